@@ -195,10 +195,6 @@ def _glob_source(parts: tuple[Part, ...], *, arn: bool, values: tuple[str, ...] 
     return "".join(out)
 
 
-def _literal_separator_count(parts: tuple[Part, ...]) -> int:
-    return sum(p.count(":") for p in parts if isinstance(p, str))
-
-
 @lru_cache(maxsize=_CACHE_SIZE)
 def _regex(source: str, flags: int) -> re.Pattern[str]:
     return re.compile(source, flags | re.DOTALL)
@@ -239,13 +235,14 @@ class Glob:
 def compile_glob(text: str, *, arn: bool, variables: bool, ignore_case: bool = False) -> Glob:
     """Compile a glob.
 
-    With ``arn=True`` and a full six-field pattern, wildcards in the first five
-    fields stay inside their field (AWS compares ARNs field by field), while in
-    the resource field ``*`` spans ``/`` and ``:``. Patterns with fewer fields
-    (``*``, ``arn:aws:*``) are plain globs over the whole string.
+    With ``arn=True`` and a pattern starting ``arn:``, wildcards in the first
+    five fields stay inside their field (AWS checks "each of the six
+    colon-delimited components separately"), while in the resource field ``*``
+    spans ``/`` and ``:``. Anything else (``*``, ``my-bucket*``) is a plain glob
+    over the whole string.
     """
     parts = parse_parts(text, wildcards=True, variables=variables)
-    field_wise = arn and _literal_separator_count(parts) >= _ARN_FIELD_SEPARATORS
+    field_wise = arn and text.startswith("arn:")
     flags = re.IGNORECASE if ignore_case else 0
     has_vars = any(isinstance(p, Variable) for p in parts)
     static = None if has_vars else _regex(_glob_source(parts, arn=field_wise), flags)
