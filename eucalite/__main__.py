@@ -1,0 +1,5 @@
+import sys
+
+from eucalite.cli import main
+
+sys.exit(main())

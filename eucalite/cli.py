@@ -1,0 +1,169 @@
+"""`eucalite` command line: up, env, ops, and the admin commands other modules add."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import shlex
+import sys
+from pathlib import Path
+from typing import Any
+
+from eucalite.config import Settings, load_settings, record_endpoint
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--data-dir", type=Path, help="state directory (default: $EUCALITE_HOME or ~/.eucalite)")
+
+
+def _settings(args: argparse.Namespace, **extra: Any) -> Settings:
+    return load_settings({"data_dir": args.data_dir, **extra})
+
+
+def setup_logging(settings: Settings, to_stderr: bool) -> None:
+    settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    fmt = logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s")
+    root = logging.getLogger()
+    root.setLevel(settings.log_level)
+    file_handler = logging.FileHandler(settings.data_dir / "eucalite.log")
+    file_handler.setFormatter(fmt)
+    root.addHandler(file_handler)
+    if to_stderr:
+        err = logging.StreamHandler(sys.stderr)
+        err.setFormatter(fmt)
+        root.addHandler(err)
+
+
+def cmd_up(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from eucalite.app import build_app
+    from eucalite.bootstrap import bootstrap
+    from eucalite.cloud import Cloud
+
+    overrides: dict[str, Any] = {
+        "host": args.host, "port": args.port, "driver": args.driver,
+        "credential_ttl": args.credential_ttl,
+        "test_mode": True if args.test_mode else None,
+        "seed_credentials": tuple(args.seed_credentials) if args.seed_credentials else None,
+    }
+    settings = _settings(args, **overrides)
+    headless = args.no_tui or not sys.stdout.isatty()
+    setup_logging(settings, to_stderr=headless)
+    cloud = Cloud(settings)
+    bootstrap(cloud)
+    record_endpoint(settings)
+    app = build_app(cloud)
+    log = logging.getLogger("eucalite")
+    log.info("eucalite %s listening on %s (data dir %s, driver %s)", _version(), settings.endpoint_url,
+             settings.data_dir, settings.driver)
+    log.info('point clients at it: eval "$(eucalite env --data-dir %s)"', shlex.quote(str(settings.data_dir)))
+    if settings.test_mode:
+        log.warning("TEST MODE: seeded keys, any signing region, /moto-api/reset and a movable clock are enabled")
+    config = uvicorn.Config(app, host=settings.host, port=settings.port, log_level="warning",
+                            access_log=False, lifespan="on", log_config=None)
+    server = uvicorn.Server(config)
+    if headless:
+        server.run()
+        return 0
+    from eucalite.tui.app import run_dashboard
+
+    return run_dashboard(cloud, server)
+
+
+def cmd_env(args: argparse.Namespace) -> int:
+    from eucalite.bootstrap import admin_key
+    from eucalite.cloud import Cloud
+
+    settings = _settings(args)
+    if not settings.db_path.exists():
+        print(f"eucalite: no cloud in {settings.data_dir}; start one with `eucalite up`", file=sys.stderr)
+        return 1
+    cloud = Cloud(settings)
+    key = admin_key(cloud, args.account, args.user)
+    if key is None:
+        print(f"eucalite: no active key for user {args.user} in account {args.account}", file=sys.stderr)
+        return 1
+    exports = {
+        "AWS_ACCESS_KEY_ID": key.id,
+        "AWS_SECRET_ACCESS_KEY": key.secret,
+        "AWS_ENDPOINT_URL": settings.endpoint_url,
+        "AWS_DEFAULT_REGION": settings.region,
+        # botocore reads the Eucalyptus extras (CreateAccount, ...) from here.
+        "AWS_DATA_PATH": str(settings.data_dir / "models"),
+    }
+    print("unset AWS_SESSION_TOKEN AWS_PROFILE")
+    for k, v in exports.items():
+        print(f"export {k}={shlex.quote(v)}")
+    return 0
+
+
+def cmd_ops(args: argparse.Namespace) -> int:
+    from eucalite import services
+    from eucalite.services.registry import REGISTRY
+
+    services.load_all()
+    for (svc, name), op in sorted(REGISTRY.items()):
+        print(f"{svc:4} {name:45} {op.action}")
+    return 0
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("eucalite")
+    except PackageNotFoundError:
+        return "dev"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="eucalite", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    up = sub.add_parser("up", help="run the cloud (API, metadata service, nodes, dashboard)")
+    _common(up)
+    up.add_argument("--host")
+    up.add_argument("--port", type=int)
+    up.add_argument("--driver", choices=["memory", "libvirt"])
+    up.add_argument("--no-tui", action="store_true", help="run headless, logging to stderr")
+    up.add_argument("--credential-ttl", type=_duration, help="instance credential lifetime, e.g. 2m, 1h")
+    up.add_argument("--test-mode", action="store_true", help="moto-compatible test-suite mode (see README)")
+    up.add_argument("--seed-credentials", action="append", metavar="KEY:SECRET[:ACCOUNT]")
+    up.set_defaults(func=cmd_up)
+
+    env = sub.add_parser("env", help="print shell exports for a user's credentials")
+    _common(env)
+    env.add_argument("--account", default="eucalyptus")
+    env.add_argument("--user", default="admin")
+    env.set_defaults(func=cmd_env)
+
+    ops = sub.add_parser("ops", help="list implemented operations and their IAM actions")
+    ops.set_defaults(func=cmd_ops)
+
+    from eucalite import commands
+
+    commands.register_all(sub, _common)
+    return parser
+
+
+def _duration(text: str) -> int:
+    units = {"s": 1, "m": 60, "h": 3600}
+    try:
+        if text[-1] in units:
+            return int(float(text[:-1]) * units[text[-1]])
+        return int(text)
+    except (ValueError, IndexError):
+        raise argparse.ArgumentTypeError(f"not a duration: {text!r} (use e.g. 90s, 2m, 1h)") from None
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,123 @@
+"""One Settings object, from (lowest to highest precedence) defaults, DATA_DIR/settings.toml,
+EUCALITE_* environment variables and command-line flags. Nothing reads the environment elsewhere."""
+
+from __future__ import annotations
+
+import json
+import os
+import tomllib
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+# Eucalyptus 3.4's default instance types: (vcpus, memory MiB, disk GiB).
+DEFAULT_INSTANCE_TYPES: dict[str, tuple[int, int, int]] = {
+    "m1.small": (1, 256, 5),
+    "c1.medium": (1, 256, 5),
+    "m1.large": (1, 512, 10),
+    "m1.xlarge": (2, 1024, 10),
+    "c1.xlarge": (2, 2048, 10),
+}
+
+
+def default_data_dir() -> Path:
+    env = os.environ.get("EUCALITE_HOME")
+    return Path(env) if env else Path.home() / ".eucalite"
+
+
+@dataclass(frozen=True)
+class NodeSettings:
+    name: str
+    zone: str
+    uri: str = ""  # libvirt URI; empty for the memory driver
+    vcpus: int = 8
+    memory_mb: int = 16384
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path = field(default_factory=default_data_dir)
+    host: str = "127.0.0.1"
+    port: int = 8773
+    driver: str = "memory"  # memory | libvirt
+    region: str = "eucalite-1"
+    zones: tuple[str, ...] = ("eucalite-1a",)
+    libvirt_uri: str = ""  # default: qemu:///system as root, qemu:///session otherwise
+    nodes: tuple[NodeSettings, ...] = ()
+    credential_ttl: int = 3600  # seconds an instance-profile credential lives
+    # Rotate when this little lifetime is left; AWS serves new credentials >= 5 minutes before expiry.
+    rotation_lead: int = 300
+    clock_skew: int = 900  # signatures outside +-15 minutes are refused
+    accept_unregistered_images: bool = False
+    test_mode: bool = False
+    seed_credentials: tuple[str, ...] = ()  # ACCESS_KEY:SECRET[:ACCOUNT_ID]
+    terminated_visible_seconds: int = 3600
+    memory_boot_seconds: float = 0.5  # memory driver: pending -> running
+    instance_types: dict[str, tuple[int, int, int]] = field(default_factory=lambda: dict(DEFAULT_INSTANCE_TYPES))
+    log_level: str = "INFO"
+
+    @property
+    def db_path(self) -> Path:
+        return self.data_dir / "eucalite.db"
+
+    @property
+    def endpoint_url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def rotation_lead_for(self, ttl: int) -> int:
+        """Short demo TTLs cannot keep a 5-minute lead; rotate at half-life there."""
+        return self.rotation_lead if ttl > 2 * self.rotation_lead else ttl // 2
+
+    def node_list(self) -> tuple[NodeSettings, ...]:
+        if self.nodes:
+            return self.nodes
+        return (NodeSettings(name="node-1", zone=self.zones[0], uri=self.libvirt_uri),)
+
+
+_ENV_PREFIX = "EUCALITE_"
+RUNTIME_FILE = "endpoint.json"
+
+
+def record_endpoint(settings: Settings) -> None:
+    (settings.data_dir / RUNTIME_FILE).write_text(json.dumps({"host": settings.host, "port": settings.port}))
+
+
+def _coerce(name: str, value: Any, current: Any) -> Any:
+    if isinstance(current, bool):
+        return value if isinstance(value, bool) else str(value).lower() in ("1", "true", "yes", "on")
+    if isinstance(current, int) and not isinstance(current, bool):
+        return int(value)
+    if isinstance(current, float):
+        return float(value)
+    if isinstance(current, Path):
+        return Path(value).expanduser()
+    if isinstance(current, tuple) and name == "nodes":
+        return tuple(NodeSettings(**n) for n in value)
+    if isinstance(current, tuple):
+        return tuple(value.split(",")) if isinstance(value, str) else tuple(value)
+    return value
+
+
+def load_settings(overrides: dict[str, Any] | None = None, environ: dict[str, str] | None = None) -> Settings:
+    env = os.environ if environ is None else environ
+    base = Settings()
+    values: dict[str, Any] = {}
+    data_dir = (overrides or {}).get("data_dir") or base.data_dir
+    file = Path(data_dir) / "settings.toml"
+    if file.exists():
+        values.update(tomllib.loads(file.read_text()))
+    # Where `eucalite up` last listened, so `eucalite env` and friends find it without repeating flags.
+    runtime = Path(data_dir) / RUNTIME_FILE
+    if runtime.exists():
+        values.update({k: v for k, v in json.loads(runtime.read_text()).items() if k in ("host", "port")})
+    for f in fields(Settings):
+        key = _ENV_PREFIX + f.name.upper()
+        if key in env and f.name != "data_dir":
+            values[f.name] = env[key]
+    values.update({k: v for k, v in (overrides or {}).items() if v is not None})
+    known = {f.name: getattr(base, f.name) for f in fields(Settings)}
+    unknown = set(values) - set(known)
+    if unknown:
+        raise ValueError(f"unknown settings: {', '.join(sorted(unknown))}")
+    coerced = {k: _coerce(k, v, known[k]) for k, v in values.items()}
+    return replace(base, **coerced)

@@ -1,0 +1,95 @@
+"""Service models: botocore's own JSON for iam, sts and ec2, plus eucalite's Eucalyptus extras.
+
+The models are the single source of the wire format: parameter names, list/structure encoding,
+validation constraints and response element names all come from here.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from botocore.loaders import Loader
+from botocore.model import OperationModel, ServiceModel
+
+_EXTRAS = {"iam": "euare-extras.json"}
+
+# Versions older clients (euca2ools, Eucalyptus 3.4 era tools) send; EC2 answers them with the same model.
+EC2_ACCEPTED_VERSIONS = frozenset(
+    {"2016-11-15", "2014-10-01", "2014-06-15", "2013-10-15", "2013-08-15", "2013-06-15", "2013-02-01",
+     "2012-12-01", "2012-07-20", "2012-06-01", "2012-03-01", "2011-01-01", "2010-08-31", "2009-11-30"}
+)
+
+
+@dataclass(frozen=True)
+class Service:
+    name: str  # "iam" | "sts" | "ec2"
+    model: ServiceModel
+
+    @property
+    def protocol(self) -> str:
+        return str(self.model.metadata["protocol"])
+
+    @property
+    def api_version(self) -> str:
+        return str(self.model.api_version)
+
+    @property
+    def xml_namespace(self) -> str:
+        ns = self.model.metadata.get("xmlNamespace")
+        if ns:
+            return str(ns)
+        return f"https://{self.name}.amazonaws.com/doc/{self.api_version}/"
+
+    def operation(self, name: str) -> OperationModel | None:
+        try:
+            return self.model.operation_model(name)
+        except Exception:  # botocore raises OperationNotFoundError
+            return None
+
+    @functools.cached_property
+    def operation_names(self) -> frozenset[str]:
+        return frozenset(self.model.operation_names)
+
+
+def _merge(base: dict, extras: dict) -> dict:
+    merged = copy.deepcopy(base)
+    merged["operations"].update(extras.get("operations", {}))
+    merged["shapes"].update(extras.get("shapes", {}))
+    return merged
+
+
+def raw_model(name: str) -> dict:
+    raw = Loader().load_service_model(name, "service-2")
+    extra_file = _EXTRAS.get(name)
+    if extra_file:
+        raw = _merge(raw, json.loads((Path(__file__).parent / "models" / extra_file).read_text()))
+    return raw
+
+
+@functools.cache
+def service(name: str) -> Service:
+    return Service(name, ServiceModel(raw_model(name), service_name=name))
+
+
+def write_client_models(directory: Path) -> Path:
+    """Write the merged models where botocore looks (AWS_DATA_PATH), so boto3 and the aws CLI learn the
+    Eucalyptus operations (e.g. `aws iam create-account`)."""
+    for name in _EXTRAS:
+        raw = raw_model(name)
+        target = directory / name / raw["metadata"]["apiVersion"] / "service-2.json"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        text = json.dumps(raw)
+        if not target.exists() or target.read_text() != text:
+            target.write_text(text)
+    return directory
+
+
+SERVICE_NAMES = ("iam", "sts", "ec2")
+
+
+def all_services() -> list[Service]:
+    return [service(n) for n in SERVICE_NAMES]
