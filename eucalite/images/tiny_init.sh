@@ -56,17 +56,17 @@ http() {
 }
 status() { cat /tmp/status 2>/dev/null; }
 
-TOKEN=""
+# The token lives in a file: md runs inside $(...) subshells, where a variable would not persist.
 new_token() {
-  TOKEN=$(http PUT $MD 80 /latest/api/token "" "X-aws-ec2-metadata-token-ttl-seconds: 21600")
-  [ "$(status)" = 200 ] || { say "EUCALITE-IMDS token request failed status=$(status)"; TOKEN=""; }
+  http PUT $MD 80 /latest/api/token "" "X-aws-ec2-metadata-token-ttl-seconds: 21600" > /tmp/token
+  [ "$(status)" = 200 ] || { say "EUCALITE-IMDS token request failed status=$(status)"; : > /tmp/token; }
 }
 md() {  # md PATH: IMDSv2 GET; a 401 means the token expired, so take a new one and retry once
-  [ -n "$TOKEN" ] || new_token
-  out=$(http GET $MD 80 "/latest/$1" "" "X-aws-ec2-metadata-token: $TOKEN")
+  [ -s /tmp/token ] || new_token
+  out=$(http GET $MD 80 "/latest/$1" "" "X-aws-ec2-metadata-token: $(cat /tmp/token)")
   if [ "$(status)" = 401 ]; then
     new_token
-    out=$(http GET $MD 80 "/latest/$1" "" "X-aws-ec2-metadata-token: $TOKEN")
+    out=$(http GET $MD 80 "/latest/$1" "" "X-aws-ec2-metadata-token: $(cat /tmp/token)")
   fi
   [ "$(status)" = 200 ] || return 1
   printf '%s' "$out"

@@ -162,6 +162,8 @@ class LibvirtDriver(NodeDriver):
             if await self._call("lookup", lambda c: self._lookup(c, iid)) is not None:
                 raise NodeError(f"node {self.name} already has a domain for {iid}")
             self._set(iid, NodeState.PENDING)
+            # The log is appended across stop/start, but a new instance starts with a clean console.
+            self.console_path(iid).unlink(missing_ok=True)
             xml = build_domain_xml(await self._domain_config(spec))
             if image.disk is not None:
                 await self._create_overlay(image.disk, self.overlay_path(iid))
