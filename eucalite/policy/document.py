@@ -52,7 +52,17 @@ MISSING_VENDOR = "Actions/Conditions must be prefaced by a vendor, e.g., iam, sd
 
 _TOP_LEVEL = frozenset({"Version", "Id", "Statement"})
 _STATEMENT_ELEMENTS = frozenset(
-    {"Sid", "Effect", "Action", "NotAction", "Resource", "NotResource", "Principal", "NotPrincipal", "Condition"}
+    {
+        "Sid",
+        "Effect",
+        "Action",
+        "NotAction",
+        "Resource",
+        "NotResource",
+        "Principal",
+        "NotPrincipal",
+        "Condition",
+    }
 )
 _PRINCIPAL_TYPES = ("AWS", "Service", "Federated", "CanonicalUser")
 _ACCOUNT_ID = re.compile(r"\d{12}")
@@ -155,7 +165,7 @@ def _parse_principal(value: object, element: str) -> PrincipalSet:
     if value == "*":
         return PrincipalSet(wildcard=True)
     if not isinstance(value, dict) or not value:
-        raise _syntax(f"{element} must be \"*\" or an object of principal types")
+        raise _syntax(f'{element} must be "*" or an object of principal types')
     found: dict[str, tuple[str, ...]] = {}
     for kind, members in value.items():
         if kind not in _PRINCIPAL_TYPES:
@@ -206,7 +216,11 @@ def _check_statement_syntax(raw: object) -> Mapping[str, object]:
     unknown = set(raw) - _STATEMENT_ELEMENTS
     if unknown:
         raise _syntax(f"unknown statement element(s) {', '.join(sorted(unknown))}")
-    for first, second in (("Action", "NotAction"), ("Resource", "NotResource"), ("Principal", "NotPrincipal")):
+    for first, second in (
+        ("Action", "NotAction"),
+        ("Resource", "NotResource"),
+        ("Principal", "NotPrincipal"),
+    ):
         if first in raw and second in raw:
             raise _syntax(f"a statement may not have both {first} and {second}")
     if "Effect" not in raw:
@@ -294,7 +308,9 @@ def parse_policy(text: str, kind: PolicyKind) -> PolicyDocument:
     if "Statement" not in document:
         raise _syntax("missing Statement")
     raw_statements = document["Statement"]
-    statements_raw: Sequence[object] = [raw_statements] if isinstance(raw_statements, dict) else raw_statements
+    statements_raw: Sequence[object] = (
+        [raw_statements] if isinstance(raw_statements, dict) else raw_statements
+    )
     if not isinstance(statements_raw, list) or not statements_raw:
         raise _syntax("Statement must be an object or a non-empty list")
     checked = [_check_statement_syntax(raw) for raw in statements_raw]

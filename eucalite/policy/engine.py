@@ -265,6 +265,7 @@ def evaluate_with_boundaries(
 
 # --- trust policies -------------------------------------------------------------------
 
+
 def _account_of_root(value: str) -> str | None:
     """``123456789012`` or ``arn:aws:iam::123456789012:root`` -> the account id."""
     if value.isdigit() and len(value) == 12:

@@ -255,7 +255,5 @@ def compile_actions(patterns: tuple[str, ...]) -> re.Pattern[str]:
 
     A single alternation keeps the per-statement cost to one ``fullmatch``.
     """
-    sources = [
-        _glob_source(parse_parts(p, wildcards=True, variables=False), arn=False) for p in patterns
-    ]
+    sources = [_glob_source(parse_parts(p, wildcards=True, variables=False), arn=False) for p in patterns]
     return _regex("(?:" + "|".join(sources) + ")" if sources else "(?!)", re.IGNORECASE)

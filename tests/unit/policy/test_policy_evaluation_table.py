@@ -28,7 +28,9 @@ from eucalite.policy import (
 
 
 def _policies(texts: tuple[str, ...], kind: PolicyKind, prefix: str) -> list[Policy]:
-    return [Policy(f"{prefix}{i}", parse_policy(text, kind), f"{prefix} inline") for i, text in enumerate(texts)]
+    return [
+        Policy(f"{prefix}{i}", parse_policy(text, kind), f"{prefix} inline") for i, text in enumerate(texts)
+    ]
 
 
 @pytest.mark.parametrize("case", EVALUATION_CASES, ids=lambda c: c.id)
@@ -61,4 +63,3 @@ def test_malformed_documents(case: MalformedCase) -> None:
     assert raised.value.message == case.message
     assert str(raised.value) == case.message
     assert case.detail in raised.value.detail
-
