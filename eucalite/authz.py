@@ -129,11 +129,14 @@ class Authorizer:
         keys.update(extra)
         return keys
 
-    def decide(self, caller: Caller, action: str, resources: Sequence[str], extra: dict[str, Any]) -> Reason:
+    def decide(self, caller: Caller, action: str, resources: Sequence[str], extra: dict[str, Any],
+               cross_account: bool = False) -> Reason:
+        """cross_account=True is for actions whose resource policy governs other accounts (sts:AssumeRole
+        with a role's trust policy): the caller's identity policies must still allow it."""
         foreign = [r for r in resources if (a := _arn_account(r)) and a != caller.account_id]
-        if foreign and not caller.is_cloud_admin:
+        if foreign and not caller.is_cloud_admin and not cross_account:
             return Reason(Decision.IMPLICIT_DENY, resource=foreign[0], scope="caller's account")
-        if caller.is_account_admin:
+        if caller.is_account_admin and not foreign:
             return Reason(Decision.ALLOW, policy_name="account-admin", policy_source="implicit",
                           statement_index=0)
         ctx = RequestContext(action, tuple(resources), principal_of(caller), self.context_keys(caller, extra))
@@ -147,9 +150,10 @@ class Authorizer:
             return evaluate(ctx, identity)
         return evaluate_with_boundaries(ctx, identity, session)
 
-    def require(self, call: CallContext, action: str, resources: list[str], extra: dict[str, Any]) -> None:
+    def require(self, call: CallContext, action: str, resources: list[str], extra: dict[str, Any],
+                cross_account: bool = False) -> None:
         caller = call.caller
-        reason = self.decide(caller, action, resources, extra)
+        reason = self.decide(caller, action, resources, extra, cross_account)
         call.decisions.append(f"{action}: {reason.describe()}")
         if reason.allowed:
             return

@@ -12,6 +12,7 @@ from typing import Any
 from eucalite.authz import Authorizer
 from eucalite.clock import Clock, iso8601
 from eucalite.config import Settings
+from eucalite.credentials.minter import Minter
 from eucalite.credentials.tokens import Keyring
 from eucalite.events import EventBus
 from eucalite.store.db import Store
@@ -40,6 +41,7 @@ class Cloud:
         self.authenticator = Authenticator(self.identities, self.keyring, self.clock, settings.region,
                                            settings.clock_skew, any_region=settings.test_mode)
         self.authorizer = Authorizer(self.store, self.clock, self.keyring, settings.region)
+        self.minter = Minter(self.keyring, self.clock)
         # Services that hold state beyond the store attach themselves here (see services.load_all).
         self.extensions: dict[str, Any] = {}
         self._started = False

@@ -22,9 +22,9 @@ class CallContext:
     decisions: list[str] = field(default_factory=list)  # reasons, for the request log
 
     def authorize(self, action: str, resources: list[str] | None = None,
-                  keys: dict[str, Any] | None = None) -> None:
+                  keys: dict[str, Any] | None = None, cross_account: bool = False) -> None:
         """Raise the service's access-denied error unless the caller may do ``action`` on ``resources``."""
-        self.cloud.authorizer.require(self, action, resources or ["*"], keys or {})
+        self.cloud.authorizer.require(self, action, resources or ["*"], keys or {}, cross_account)
 
     @property
     def account_id(self) -> str:

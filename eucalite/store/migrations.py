@@ -92,9 +92,37 @@ def _m002_iam(db: sqlite_utils.Database) -> None:
     )
 
 
+def _m003_instance_credentials(db: sqlite_utils.Database) -> None:
+    # What the metadata service serves now, per instance (one row), and every mint/rotation/revocation.
+    db["instance_credentials"].create(
+        {
+            "instance_id": str,
+            "account_id": str,
+            "role_arn": str,
+            "profile_arn": str,
+            "access_key_id": str,
+            "secret": str,  # sealed by SecretBox
+            "token": str,  # itself sealed (tokens.py); kept so the same credentials are served until rotation
+            "issued": float,
+            "expires": float,
+            "rotate_at": float,
+            "code": str,  # "Success" or the reason there are none (e.g. AssumeRoleUnauthorizedAccess)
+            "message": str,
+        },
+        pk="instance_id",
+    )
+    db["credential_history"].create(
+        {"id": int, "instance_id": str, "account_id": str, "event": str, "access_key_id": str, "issued": float,
+         "expires": float, "at": float, "reason": str},
+        pk="id",
+    )
+    db["credential_history"].create_index(["instance_id", "at"])
+
+
 MIGRATIONS: list[tuple[str, Migration]] = [
     ("001_identity", _m001_identity),
     ("002_iam", _m002_iam),
+    ("003_instance_credentials", _m003_instance_credentials),
 ]
 
 

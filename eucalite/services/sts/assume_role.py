@@ -1,0 +1,71 @@
+"""STS AssumeRole: the trust policy must trust the caller, and the caller's policies must allow it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from eucalite.authz import principal_of
+from eucalite.credentials.minter import packed_policy_size
+from eucalite.errors import ServiceError, malformed_policy, validation_error
+from eucalite.policy import MalformedPolicy, PolicyKind, parse_policy
+from eucalite.services.context import CallContext
+from eucalite.services.registry import operation
+from eucalite.services.sts.roles import role_by_arn, trust_allows
+
+CHAINED_SESSION_LIMIT = 3600  # AWS caps role chaining at one hour
+
+
+def _denied(ctx: CallContext, role_arn: str) -> ServiceError:
+    return ServiceError("AccessDenied", f"User: {ctx.caller.arn} is not authorized to perform: sts:AssumeRole on "
+                        f"resource: {role_arn}", 403)
+
+
+@operation("sts", "AssumeRole", authorizes_itself=True)
+def assume_role(ctx: CallContext, params: dict[str, Any]) -> dict[str, Any]:
+    role_arn = params["RoleArn"]
+    policy = params.get("Policy")
+    policy_arns = tuple(p["arn"] for p in params.get("PolicyArns", []) if p.get("arn"))
+    if policy:
+        try:
+            parse_policy(policy, PolicyKind.SESSION)
+        except MalformedPolicy as exc:
+            raise malformed_policy(str(exc)) from None
+    # Identity side first, so an unknown role and a forbidden one look the same to the caller.
+    ctx.authorize("sts:AssumeRole", [role_arn], cross_account=True)
+    role = role_by_arn(ctx.cloud.store, role_arn)
+    if role is None:
+        raise _denied(ctx, role_arn)
+    keys: dict[str, Any] = {"aws:PrincipalArn": ctx.caller.role_arn or ctx.caller.arn,
+                            "aws:PrincipalAccount": ctx.caller.account_id,
+                            "aws:PrincipalType": ctx.caller.principal_type,
+                            "aws:SourceIp": ctx.caller.source_ip, "sts:RoleSessionName": params["RoleSessionName"]}
+    if params.get("ExternalId") is not None:
+        keys["sts:ExternalId"] = params["ExternalId"]
+    verdict = trust_allows(role, principal_of(ctx.caller), keys)
+    if verdict is None or not verdict.allowed:
+        raise _denied(ctx, role_arn)
+    chained = ctx.caller.kind == "assumed-role"
+    duration = params.get("DurationSeconds", 3600)
+    if chained and duration > CHAINED_SESSION_LIMIT:
+        raise validation_error("The requested DurationSeconds exceeds the 1 hour session limit for roles assumed "
+                               "by role chaining.")
+    if duration > (role["max_session_duration"] or 3600):
+        raise validation_error("The requested DurationSeconds exceeds the MaxSessionDuration set for this role.")
+    size = packed_policy_size(policy, policy_arns)
+    if size > 100:
+        raise ServiceError("PackedPolicyTooLarge", f"Packed policy consumes {size}% of allotted space, please use "
+                           "smaller policy.", 400)
+    session = params["RoleSessionName"]
+    minted = ctx.cloud.minter.mint(account_id=role["account_id"], kind="assumed-role", duration=duration,
+                                   role_id=role["id"], role_name=role["name"], session_name=session,
+                                   policy=policy, policy_arns=policy_arns, chained=chained)
+    with ctx.cloud.store.transaction() as db:
+        db["roles"].update(role["id"], {"last_used": minted.issued.strftime("%Y-%m-%dT%H:%M:%SZ")})
+    result: dict[str, Any] = {
+        "Credentials": minted.as_sts(),
+        "AssumedRoleUser": {"AssumedRoleId": f"{role['id']}:{session}",
+                            "Arn": f"arn:aws:sts::{role['account_id']}:assumed-role/{role['name']}/{session}"},
+    }
+    if size:
+        result["PackedPolicySize"] = size
+    return result
