@@ -1,0 +1,74 @@
+"""Fixtures for node-driver tests: libvirt's test hypervisor, and real TCG boots of the tiny image."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from eucalite.nodes.base import NodeState
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _libvirt() -> Any:
+    return pytest.importorskip("libvirt", reason="libvirt-python is not installed (scripts/setup-host.sh)")
+
+
+@pytest.fixture
+def libvirt_mod() -> Any:
+    return _libvirt()
+
+
+@pytest.fixture
+def iid() -> str:
+    # test:///default keeps its domains for the whole process, so every test needs fresh ids.
+    return "i-" + uuid.uuid4().hex[:8]
+
+
+class Recorder:
+    """Collects (instance_id, state, reason) callbacks from a driver."""
+
+    def __init__(self) -> None:
+        self.events: list[tuple[str, NodeState, str]] = []
+
+    def __call__(self, instance_id: str, state: NodeState, reason: str) -> None:
+        self.events.append((instance_id, state, reason))
+
+    def states(self, instance_id: str) -> list[NodeState]:
+        return [s for i, s, _ in self.events if i == instance_id]
+
+
+@pytest.fixture
+def recorder() -> Recorder:
+    return Recorder()
+
+
+@pytest.fixture(scope="session")
+def qemu_host() -> str:
+    """The libvirt URI for real guests; skips (naming what is missing) on hosts without them."""
+    libvirt = _libvirt()
+    missing = [tool for tool in ("qemu-system-x86_64", "qemu-img", "socat") if shutil.which(tool) is None]
+    if missing:
+        pytest.skip(f"not installed: {', '.join(missing)} (scripts/setup-host.sh)")
+    uri = os.environ.get("EUCALITE_LIBVIRT_URI", "qemu:///system")
+    libvirt.registerErrorHandler(lambda _ctx, _err: None, None)
+    try:
+        libvirt.open(uri).close()
+    except libvirt.libvirtError as exc:
+        pytest.skip(f"libvirt at {uri} unreachable ({exc.get_error_message()}); start libvirtd")
+    return uri
+
+
+@pytest.fixture(scope="session")
+def tiny_image(qemu_host: str) -> Iterator[Any]:
+    """The tiny image, built into images/tiny/build (a no-op when the cache is warm)."""
+    from eucalite.images import build_tiny
+
+    cache = Path(os.environ.get("EUCALITE_IMAGE_CACHE", REPO / "images" / "cache"))
+    yield build_tiny(REPO / "images" / "tiny" / "build", cache, lambda msg: print(f"[tiny] {msg}"))
