@@ -99,6 +99,7 @@ def _never(request: str, resolve: Resolver) -> bool | None:
     return False
 
 
+@lru_cache(maxsize=1024)
 def _parse_number(text: str) -> Decimal | None:
     try:
         number = Decimal(text.strip())
@@ -123,15 +124,14 @@ def _numeric(compare: Callable[[Decimal, Decimal], bool]) -> Callable[[str, bool
     return factory
 
 
+@lru_cache(maxsize=1024)
 def parse_date(text: str) -> float | None:
     """Seconds since the epoch for an ISO 8601 date/time or an epoch-seconds string."""
     text = text.strip()
     if not text:
         return None
-    try:
-        return float(Decimal(text))
-    except InvalidOperation:
-        pass
+    if text.lstrip("-").replace(".", "", 1).isdigit():
+        return float(text)
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:
@@ -188,6 +188,7 @@ def _binary(value: str, variables: bool) -> ValueMatcher:
     return match
 
 
+@lru_cache(maxsize=1024)
 def _parse_address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
     try:
         return ipaddress.ip_address(text.strip())
@@ -302,8 +303,12 @@ class Condition:
 
     def holds(self, lookup: ContextLookup, resolve: Resolver) -> bool:
         raw = lookup(self.lookup_key)
-        request: tuple[str, ...] = () if raw is None else (raw,) if isinstance(raw, str) else raw
         spec = self.parsed.spec
+        if spec is not None and self.parsed.qualifier is None and type(raw) is str:
+            # The common case (one operator, one single-valued key) without building tuples.
+            outcome = self._any_match(raw, resolve)
+            return outcome is False if spec.negated else outcome is True
+        request: tuple[str, ...] = () if raw is None else (raw,) if isinstance(raw, str) else raw
         if spec is None:
             return self._null_holds(bool(request))
         qualifier = self.parsed.qualifier

@@ -123,12 +123,19 @@ class Statement:
         if self.resource_negated:
             # An unresolvable variable makes the statement inapplicable rather
             # than quietly matching everything.
-            outcomes = [glob.matches(resource, resolve) for glob in self.resource_globs]
-            return all(outcome is False for outcome in outcomes)
-        return any(glob.matches(resource, resolve) for glob in self.resource_globs)
+            return all(glob.matches(resource, resolve) is False for glob in self.resource_globs)
+        for glob in self.resource_globs:
+            pattern = glob.static or glob.regex(resolve)
+            if pattern is not None and pattern.fullmatch(resource) is not None:
+                return True
+        return False
 
     def conditions_hold(self, lookup: ContextLookup, resolve: Resolver) -> bool:
-        return all(condition.holds(lookup, resolve) for condition in self.conditions)
+        # A plain loop, not all(genexpr): this runs per request and the generator costs more.
+        for condition in self.conditions:  # noqa: SIM110
+            if not condition.holds(lookup, resolve):
+                return False
+        return True
 
 
 @dataclass(frozen=True, slots=True)

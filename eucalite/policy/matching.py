@@ -200,6 +200,14 @@ def _regex(source: str, flags: int) -> re.Pattern[str]:
     return re.compile(source, flags | re.DOTALL)
 
 
+@lru_cache(maxsize=_CACHE_SIZE)
+def _rendered(text: str, arn: bool, flags: int, values: tuple[str, ...]) -> re.Pattern[str]:
+    # Keyed on the pattern text and the variable values, which hash cheaply; only
+    # globs with variables get here, so the text is re-split with variables on.
+    parts = parse_parts(text, wildcards=True, variables=True)
+    return _regex(_glob_source(parts, arn=arn, values=values), flags)
+
+
 @dataclass(frozen=True, slots=True)
 class Glob:
     """A ``*``/``?`` pattern, possibly with variables."""
@@ -221,7 +229,7 @@ class Glob:
                 if value is None:
                     return None
                 values.append(value)
-        return _regex(_glob_source(self.parts, arn=self.arn, values=tuple(values)), self.flags)
+        return _rendered(self.text, self.arn, self.flags, tuple(values))
 
     def matches(self, value: str, resolve: Resolver) -> bool | None:
         """True/False, or None when the pattern holds an unresolvable variable."""
