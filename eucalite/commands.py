@@ -8,7 +8,9 @@ import importlib
 from collections.abc import Callable
 
 # Each module defines register(subparsers, add_common) and is imported only when the CLI is built.
-COMMAND_MODULES: tuple[str, ...] = ()
+COMMAND_MODULES: tuple[str, ...] = (
+    "eucalite.metadata.cli",
+)
 
 Common = Callable[[argparse.ArgumentParser], None]
 

@@ -10,10 +10,11 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from eucalite.cloud import Cloud
 
-# Order matters for start-up: EC2 adopts running guests before metadata serves them.
+# Order matters for start-up: metadata channels exist before EC2 re-adopts guests and launches new ones.
 SERVICE_MODULES = (
     "eucalite.services.iam",
     "eucalite.services.sts",
+    "eucalite.metadata",
     "eucalite.services.ec2",
 )
 

@@ -4,16 +4,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from eucalite.credentials.instance_profile import InstanceCredentials
 from eucalite.services.sts import access_key_info, assume_role, decode_message, identity, session_token  # noqa: F401
 
 if TYPE_CHECKING:
     from eucalite.cloud import Cloud
 
 
-def _credentials(cloud: Cloud):  # type: ignore[no-untyped-def]
-    from eucalite.credentials.instance_profile import InstanceCredentials
-
-    creds = cloud.extensions.get("instance-credentials")
+def credentials_of(cloud: Cloud) -> InstanceCredentials:
+    creds: InstanceCredentials | None = cloud.extensions.get("instance-credentials")
     if creds is None:
         creds = cloud.extensions["instance-credentials"] = InstanceCredentials(cloud)
         cloud.extensions.setdefault("instance-hooks", []).append(creds.refresh)
@@ -23,7 +22,7 @@ def _credentials(cloud: Cloud):  # type: ignore[no-untyped-def]
 async def start(cloud: Cloud) -> None:
     from eucalite.credentials.rotation import Rotator
 
-    rotator = Rotator(_credentials(cloud))
+    rotator = Rotator(credentials_of(cloud))
     cloud.extensions["credential-rotator"] = rotator
     rotator.start()
 
