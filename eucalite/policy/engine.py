@@ -188,11 +188,9 @@ class RequestContext:
         return self._values.get(key)
 
     def resolve(self, key: str) -> str | None:
-        """A policy variable's value: single-valued keys only, as AWS requires."""
+        """A policy variable's value. AWS never substitutes multivalued keys, even one-element ones."""
         value = self._values.get(key)
-        if isinstance(value, tuple):
-            return value[0] if len(value) == 1 else None
-        return value
+        return None if isinstance(value, tuple) else value
 
 
 @dataclass(frozen=True)
