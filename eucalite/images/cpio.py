@@ -57,8 +57,8 @@ class Archive:
 
     def write_gz(self, out: Path) -> None:
         tmp = out.with_name(out.name + ".tmp")
-        # mtime=0 keeps the gzip header free of the build time.
-        with tmp.open("wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=6, mtime=0) as gz:
+        # mtime=0 and no file name keep the gzip header free of build-time details.
+        with tmp.open("wb") as raw, gzip.GzipFile(filename="", fileobj=raw, mode="wb", compresslevel=6, mtime=0) as gz:
             for ino, name in enumerate(sorted(self._entries), start=1):
                 gz.write(_header(self._entries[name], ino))
             gz.write(_header(Entry("TRAILER!!!", 0), 0))

@@ -56,6 +56,9 @@ class FakeCloud:
     region: str = "eucalite"
     zones: tuple[str, ...] = ("eucalite-1a", "eucalite-1b")
     role: str = "ACCT1-EC2-ACTIONS"
+    user_data: str = ""
+    # "required" (IMDSv2 only) or "optional" (IMDSv1 too; cloud-init 22.4 uses v1 off AWS hardware).
+    http_tokens: str = "required"
     creds: list[Creds] = field(default_factory=lambda: [Creds.fresh()])
     api_calls: list[ApiCall] = field(default_factory=list)
     metadata_requests: list[tuple[str, str, int]] = field(default_factory=list)
@@ -93,21 +96,37 @@ class FakeCloud:
 
     # -- metadata -----------------------------------------------------------------------------
 
-    def metadata(self, path: str) -> str | None:
+    def leaves(self) -> dict[str, str]:
         doc = {
-            "AccessKeyId": self.current.access_key_id, "SecretAccessKey": self.current.secret,
-            "Token": self.current.token, "Expiration": self.current.expiration, "Code": "Success",
-            "Type": "AWS-HMAC", "LastUpdated": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "Code": "Success", "LastUpdated": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "Type": "AWS-HMAC", "AccessKeyId": self.current.access_key_id,
+            "SecretAccessKey": self.current.secret, "Token": self.current.token,
+            "Expiration": self.current.expiration,
         }
-        leaves = {
+        host = f"{self.instance_id}.eucalite.internal"
+        return {
             "meta-data/instance-id": self.instance_id,
             "meta-data/ami-id": self.ami_id,
+            "meta-data/instance-type": "m1.small",
+            "meta-data/hostname": host,
+            "meta-data/local-hostname": host,
+            "meta-data/local-ipv4": "169.254.0.15",
             "meta-data/placement/availability-zone": self.zones[0],
             "meta-data/placement/region": self.region,
-            "meta-data/iam/security-credentials/": self.role,
             f"meta-data/iam/security-credentials/{self.role}": json.dumps(doc, indent=2),
         }
-        return leaves.get(path)
+
+    def metadata(self, path: str) -> str | None:
+        """A leaf, or the listing of a directory (children, subdirectories with a trailing slash)."""
+        leaves = self.leaves()
+        if self.user_data:
+            leaves["user-data"] = self.user_data
+        if path in leaves:
+            return leaves[path]
+        prefix = path.rstrip("/") + "/" if path.strip("/") else ""
+        children = {k[len(prefix):].split("/")[0] + ("/" if "/" in k[len(prefix):] else "")
+                    for k in leaves if k.startswith(prefix)}
+        return "\n".join(sorted(children)) if children else None
 
     def new_token(self) -> str:
         token = secrets.token_urlsafe(32)
@@ -207,10 +226,12 @@ class _MetadataHandler(_Handler):
 
     def do_GET(self) -> None:
         cloud = self.server.cloud
-        if not cloud.token_ok(self.headers.get("X-aws-ec2-metadata-token")):
+        token = self.headers.get("X-aws-ec2-metadata-token")
+        if (token is not None or cloud.http_tokens == "required") and not cloud.token_ok(token):
             status, body = 401, ""  # HttpTokens=required: IMDSv1 is refused
         else:
-            value = cloud.metadata(self.path.removeprefix("/latest/"))
+            # Any API version ("latest", "2009-04-04", ...) serves the same tree, as cloud-init probes several.
+            value = cloud.metadata(self.path.lstrip("/").partition("/")[2])
             status, body = (200, value) if value is not None else (404, "not found")
         cloud.metadata_requests.append(("GET", self.path, status))
         self._send(status, body)
