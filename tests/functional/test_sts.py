@@ -1,0 +1,227 @@
+"""STS and the credential minter through boto3 against a live server (issue 4's scenario)."""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from botocore.exceptions import ClientError
+
+from tests.conftest import Creds, LiveCloud
+
+EC2_DESCRIBE_AZ = json.dumps({"Statement": [{"Effect": "Allow", "Action": ["ec2:DescribeAvailabilityZones",
+                                                                           "iam:ListRoles"], "Resource": "*"}]})
+
+
+def trust(principal: dict[str, object], condition: dict[str, object] | None = None) -> str:
+    stmt: dict[str, object] = {"Effect": "Allow", "Principal": principal, "Action": "sts:AssumeRole"}
+    if condition:
+        stmt["Condition"] = condition
+    return json.dumps({"Version": "2012-10-17", "Statement": [stmt]})
+
+
+def code(err: pytest.ExceptionInfo[ClientError]) -> str:
+    return str(err.value.response["Error"]["Code"])
+
+
+def temp(creds: dict[str, str]) -> Creds:
+    return Creds(creds["AccessKeyId"], creds["SecretAccessKey"], creds["SessionToken"])
+
+
+@pytest.fixture(scope="module")
+def account(cloud: LiveCloud) -> Iterator[tuple[str, Creds, str]]:
+    name, creds = cloud.new_account("sts")
+    account_id = cloud.client("sts", creds).get_caller_identity()["Account"]
+    iam = cloud.client("iam", creds)
+    iam.create_role(RoleName="R", AssumeRolePolicyDocument=trust({"AWS": f"arn:aws:iam::{account_id}:root"}))
+    iam.put_role_policy(RoleName="R", PolicyName="az", PolicyDocument=EC2_DESCRIBE_AZ)
+    iam.create_role(RoleName="S", AssumeRolePolicyDocument=trust({"AWS": "111122223333"}))
+    yield name, creds, account_id
+
+
+def test_assume_role_returns_asia_credentials_and_the_assumed_role_arn(cloud: LiveCloud, account) -> None:
+    _, creds, account_id = account
+    out = cloud.client("sts", creds).assume_role(RoleArn=f"arn:aws:iam::{account_id}:role/R", RoleSessionName="s1")
+    c = out["Credentials"]
+    assert c["AccessKeyId"].startswith("ASIA") and len(c["SecretAccessKey"]) == 40
+    assert out["AssumedRoleUser"]["Arn"] == f"arn:aws:sts::{account_id}:assumed-role/R/s1"
+    assert timedelta(minutes=59) < c["Expiration"] - datetime.now(UTC) <= timedelta(hours=1)
+    ident = cloud.client("sts", temp(c)).get_caller_identity()
+    assert ident["Arn"] == f"arn:aws:sts::{account_id}:assumed-role/R/s1"
+    assert ident["UserId"] == out["AssumedRoleUser"]["AssumedRoleId"]
+    assert cloud.client("sts", creds).get_access_key_info(AccessKeyId=c["AccessKeyId"])["Account"] == account_id
+
+
+def test_role_credentials_get_exactly_the_role_policy(cloud: LiveCloud, account) -> None:
+    _, creds, account_id = account
+    c = temp(cloud.client("sts", creds).assume_role(RoleArn=f"arn:aws:iam::{account_id}:role/R",
+                                                     RoleSessionName="exact")["Credentials"])
+    assert cloud.client("ec2", c).describe_availability_zones()["AvailabilityZones"]
+    assert any(r["RoleName"] == "R" for r in cloud.client("iam", c).list_roles()["Roles"])
+    with pytest.raises(ClientError) as denied:
+        cloud.client("iam", c).list_users()
+    assert code(denied) == "AccessDenied"
+    message = denied.value.response["Error"]["Message"]
+    assert message.startswith(f"User: arn:aws:sts::{account_id}:assumed-role/R/exact is not authorized to perform: "
+                              "iam:ListUsers on resource: ")
+    with pytest.raises(ClientError) as ec2_denied:
+        cloud.client("ec2", c).describe_regions()
+    assert code(ec2_denied) == "UnauthorizedOperation"
+    encoded = ec2_denied.value.response["Error"]["Message"].rsplit(": ", 1)[1]
+    decoded = json.loads(cloud.client("sts", creds).decode_authorization_message(EncodedMessage=encoded)
+                         ["DecodedMessage"])
+    assert decoded["allowed"] is False and decoded["context"]["action"] == "ec2:DescribeRegions"
+
+
+def test_role_trusting_another_account_is_refused(cloud: LiveCloud, account) -> None:
+    _, creds, account_id = account
+    arn = f"arn:aws:iam::{account_id}:role/S"
+    with pytest.raises(ClientError) as err:
+        cloud.client("sts", creds).assume_role(RoleArn=arn, RoleSessionName="nope")
+    assert code(err) == "AccessDenied"
+    assert err.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
+    assert f"is not authorized to perform: sts:AssumeRole on resource: {arn}" in err.value.response["Error"]["Message"]
+
+
+def test_unknown_role_looks_like_a_denial(cloud: LiveCloud, account) -> None:
+    _, creds, account_id = account
+    with pytest.raises(ClientError) as err:
+        cloud.client("sts", creds).assume_role(RoleArn=f"arn:aws:iam::{account_id}:role/Nope", RoleSessionName="x")
+    assert code(err) == "AccessDenied"
+
+
+@pytest.mark.parametrize("service,expected", [("sts", "InvalidClientTokenId"), ("ec2", "AuthFailure")])
+def test_tampered_token_is_refused(cloud: LiveCloud, account, service: str, expected: str) -> None:
+    _, creds, account_id = account
+    c = cloud.client("sts", creds).assume_role(RoleArn=f"arn:aws:iam::{account_id}:role/R",
+                                               RoleSessionName="tamper")["Credentials"]
+    token = c["SessionToken"]
+    raw = bytearray(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+    raw[len(raw) // 2] ^= 0x01
+    tampered = base64.urlsafe_b64encode(bytes(raw)).rstrip(b"=").decode()
+    client = cloud.client(service, Creds(c["AccessKeyId"], c["SecretAccessKey"], tampered))
+    with pytest.raises(ClientError) as err:
+        client.get_caller_identity() if service == "sts" else client.describe_availability_zones()
+    assert code(err) == expected
+
+
+def test_token_of_another_key_is_refused(cloud: LiveCloud, account) -> None:
+    _, creds, account_id = account
+    sts = cloud.client("sts", creds)
+    a = sts.assume_role(RoleArn=f"arn:aws:iam::{account_id}:role/R", RoleSessionName="a")["Credentials"]
+    b = sts.assume_role(RoleArn=f"arn:aws:iam::{account_id}:role/R", RoleSessionName="b")["Credentials"]
+    with pytest.raises(ClientError) as err:
+        cloud.client("sts", Creds(a["AccessKeyId"], a["SecretAccessKey"], b["SessionToken"])).get_caller_identity()
+    assert code(err) == "InvalidClientTokenId"
+
+
+def test_permissions_are_resolved_at_request_time(cloud: LiveCloud) -> None:
+    _, creds = cloud.new_account("live")
+    account_id = cloud.client("sts", creds).get_caller_identity()["Account"]
+    iam = cloud.client("iam", creds)
+    iam.create_role(RoleName="Live", AssumeRolePolicyDocument=trust({"AWS": account_id}))
+    iam.put_role_policy(RoleName="Live", PolicyName="az", PolicyDocument=EC2_DESCRIBE_AZ)
+    c = temp(cloud.client("sts", creds).assume_role(RoleArn=f"arn:aws:iam::{account_id}:role/Live",
+                                                     RoleSessionName="live")["Credentials"])
+    ec2 = cloud.client("ec2", c)
+    assert ec2.describe_availability_zones()["AvailabilityZones"]
+    iam.delete_role_policy(RoleName="Live", PolicyName="az")
+    with pytest.raises(ClientError) as after_policy:
+        ec2.describe_availability_zones()
+    assert code(after_policy) == "UnauthorizedOperation"
+    iam.put_role_policy(RoleName="Live", PolicyName="az", PolicyDocument=EC2_DESCRIBE_AZ)
+    assert ec2.describe_availability_zones()["AvailabilityZones"]
+    iam.delete_role_policy(RoleName="Live", PolicyName="az")
+    iam.delete_role(RoleName="Live")
+    with pytest.raises(ClientError) as after_delete:
+        ec2.describe_availability_zones()
+    assert code(after_delete) == "UnauthorizedOperation"
+
+
+def test_session_policy_intersects(cloud: LiveCloud, account) -> None:
+    _, creds, account_id = account
+    only_az = json.dumps({"Statement": [{"Effect": "Allow", "Action": "ec2:DescribeAvailabilityZones",
+                                         "Resource": "*"}]})
+    c = temp(cloud.client("sts", creds).assume_role(RoleArn=f"arn:aws:iam::{account_id}:role/R",
+                                                     RoleSessionName="narrow", Policy=only_az)["Credentials"])
+    assert cloud.client("ec2", c).describe_availability_zones()["AvailabilityZones"]
+    with pytest.raises(ClientError) as err:
+        cloud.client("iam", c).list_roles()  # the role allows it, the session policy does not
+    assert code(err) == "AccessDenied"
+
+
+def test_external_id_condition(cloud: LiveCloud, account) -> None:
+    _, creds, account_id = account
+    iam = cloud.client("iam", creds)
+    iam.create_role(RoleName="Ext", AssumeRolePolicyDocument=trust(
+        {"AWS": account_id}, {"StringEquals": {"sts:ExternalId": "s3cret"}}))
+    sts = cloud.client("sts", creds)
+    arn = f"arn:aws:iam::{account_id}:role/Ext"
+    with pytest.raises(ClientError) as err:
+        sts.assume_role(RoleArn=arn, RoleSessionName="e1", ExternalId="wrong")
+    assert code(err) == "AccessDenied"
+    assert sts.assume_role(RoleArn=arn, RoleSessionName="e2", ExternalId="s3cret")["Credentials"]
+
+
+def test_duration_limits(cloud: LiveCloud, account) -> None:
+    _, creds, account_id = account
+    sts = cloud.client("sts", creds)
+    arn = f"arn:aws:iam::{account_id}:role/R"
+    with pytest.raises(ClientError) as too_long:
+        sts.assume_role(RoleArn=arn, RoleSessionName="d", DurationSeconds=7200)
+    assert code(too_long) == "ValidationError" and "MaxSessionDuration" in too_long.value.response["Error"]["Message"]
+    with pytest.raises(ClientError) as too_short:
+        sts.assume_role(RoleArn=arn, RoleSessionName="d", DurationSeconds=899)
+    assert code(too_short) == "ValidationError"
+    with pytest.raises(ClientError) as bad_name:
+        sts.assume_role(RoleArn=arn, RoleSessionName="bad name!")
+    assert code(bad_name) == "ValidationError"
+    iam = cloud.client("iam", creds)
+    iam.create_role(RoleName="Chain", AssumeRolePolicyDocument=trust({"AWS": account_id}), MaxSessionDuration=7200)
+    iam.put_role_policy(RoleName="Chain", PolicyName="assume", PolicyDocument=json.dumps(
+        {"Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": "*"}]}))
+    assert sts.assume_role(RoleArn=f"arn:aws:iam::{account_id}:role/Chain", RoleSessionName="long",
+                           DurationSeconds=7200)["Credentials"]
+    chained = temp(sts.assume_role(RoleArn=f"arn:aws:iam::{account_id}:role/Chain",
+                                   RoleSessionName="c1")["Credentials"])
+    with pytest.raises(ClientError) as chain:
+        cloud.client("sts", chained).assume_role(RoleArn=f"arn:aws:iam::{account_id}:role/Chain",
+                                                 RoleSessionName="c2", DurationSeconds=7200)
+    assert code(chain) == "ValidationError" and "role chaining" in chain.value.response["Error"]["Message"]
+
+
+def test_get_session_token_acts_as_the_user(cloud: LiveCloud, account) -> None:
+    _, creds, account_id = account
+    c = temp(cloud.client("sts", creds).get_session_token(DurationSeconds=900)["Credentials"])
+    assert c.access_key_id.startswith("ASIA")
+    assert cloud.client("sts", c).get_caller_identity()["Arn"] == f"arn:aws:iam::{account_id}:user/admin"
+    with pytest.raises(ClientError) as err:
+        cloud.client("sts", c).get_session_token()
+    assert code(err) == "AccessDenied"
+
+
+def test_expired_session_is_refused_with_a_moved_clock(make_cloud, monkeypatch: pytest.MonkeyPatch) -> None:
+    live = make_cloud("--test-mode")
+    _, creds = live.new_account("clock")
+    account_id = live.client("sts", creds).get_caller_identity()["Account"]
+    iam = live.client("iam", creds)
+    iam.create_role(RoleName="Short", AssumeRolePolicyDocument=trust({"AWS": account_id}))
+    iam.put_role_policy(RoleName="Short", PolicyName="az", PolicyDocument=EC2_DESCRIBE_AZ)
+    c = temp(live.client("sts", creds).assume_role(RoleArn=f"arn:aws:iam::{account_id}:role/Short",
+                                                    RoleSessionName="short", DurationSeconds=900)["Credentials"])
+    assert live.client("ec2", c).describe_availability_zones()["AvailabilityZones"]
+    live.advance_clock(901)
+    # The client's clock moves with the cloud's, so the signature is fresh and only the session is old.
+    import botocore.auth
+
+    real = botocore.auth.get_current_datetime
+    monkeypatch.setattr(botocore.auth, "get_current_datetime", lambda *a, **k: real(*a, **k) + timedelta(seconds=901))
+    with pytest.raises(ClientError) as sts_err:
+        live.client("sts", c).get_caller_identity()
+    assert code(sts_err) == "ExpiredToken"
+    with pytest.raises(ClientError) as ec2_err:
+        live.client("ec2", c).describe_availability_zones()
+    assert code(ec2_err) == "RequestExpired"
