@@ -89,7 +89,7 @@ def test_role_trusting_another_account_is_refused(cloud: LiveCloud, account) -> 
 def test_unknown_role_looks_like_a_denial(cloud: LiveCloud, account) -> None:
     _, creds, account_id = account
     with pytest.raises(ClientError) as err:
-        cloud.client("sts", creds).assume_role(RoleArn=f"arn:aws:iam::{account_id}:role/Nope", RoleSessionName="x")
+        cloud.client("sts", creds).assume_role(RoleArn=f"arn:aws:iam::{account_id}:role/Nope", RoleSessionName="xx")
     assert code(err) == "AccessDenied"
 
 
@@ -111,8 +111,8 @@ def test_tampered_token_is_refused(cloud: LiveCloud, account, service: str, expe
 def test_token_of_another_key_is_refused(cloud: LiveCloud, account) -> None:
     _, creds, account_id = account
     sts = cloud.client("sts", creds)
-    a = sts.assume_role(RoleArn=f"arn:aws:iam::{account_id}:role/R", RoleSessionName="a")["Credentials"]
-    b = sts.assume_role(RoleArn=f"arn:aws:iam::{account_id}:role/R", RoleSessionName="b")["Credentials"]
+    a = sts.assume_role(RoleArn=f"arn:aws:iam::{account_id}:role/R", RoleSessionName="aa")["Credentials"]
+    b = sts.assume_role(RoleArn=f"arn:aws:iam::{account_id}:role/R", RoleSessionName="bb")["Credentials"]
     with pytest.raises(ClientError) as err:
         cloud.client("sts", Creds(a["AccessKeyId"], a["SecretAccessKey"], b["SessionToken"])).get_caller_identity()
     assert code(err) == "InvalidClientTokenId"
@@ -171,10 +171,11 @@ def test_duration_limits(cloud: LiveCloud, account) -> None:
     sts = cloud.client("sts", creds)
     arn = f"arn:aws:iam::{account_id}:role/R"
     with pytest.raises(ClientError) as too_long:
-        sts.assume_role(RoleArn=arn, RoleSessionName="d", DurationSeconds=7200)
+        sts.assume_role(RoleArn=arn, RoleSessionName="dd", DurationSeconds=7200)
     assert code(too_long) == "ValidationError" and "MaxSessionDuration" in too_long.value.response["Error"]["Message"]
+    unchecked = cloud.client("sts", creds, parameter_validation=False)  # the server must check it too
     with pytest.raises(ClientError) as too_short:
-        sts.assume_role(RoleArn=arn, RoleSessionName="d", DurationSeconds=899)
+        unchecked.assume_role(RoleArn=arn, RoleSessionName="dd", DurationSeconds=899)
     assert code(too_short) == "ValidationError"
     with pytest.raises(ClientError) as bad_name:
         sts.assume_role(RoleArn=arn, RoleSessionName="bad name!")
