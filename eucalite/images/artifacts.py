@@ -31,3 +31,25 @@ def write_checksums(out_dir: Path, files: list[Path]) -> dict[str, str]:
     lines = [f"{digest}  {name}\n" for name, digest in sorted(sums.items())]
     (out_dir / "checksums.txt").write_text("".join(lines))
     return sums
+
+
+def load_built(out_dir: Path) -> BuiltImage | None:
+    """A finished build in out_dir (checksums.txt, cmdline, files intact), or None.
+
+    Lets callers reuse a multi-minute build, and never hands out a file that changed after it.
+    """
+    try:
+        lines = (out_dir / "checksums.txt").read_text().splitlines()
+        listed = {name: digest for digest, name in (line.split("  ", 1) for line in lines)}
+        cmdline = (out_dir / "cmdline").read_text().strip()
+        if any(sha256_file(out_dir / name) != digest for name, digest in listed.items()):
+            return None
+    except (OSError, ValueError):
+        return None
+    kernel = next((n for n in listed if n.startswith("vmlinux")), None)
+    ramdisk = next((n for n in listed if n.startswith(("initrd", "initramfs"))), None)
+    if kernel is None or ramdisk is None:
+        return None
+    disk = out_dir / "base.qcow2" if "base.qcow2" in listed else None
+    return BuiltImage(kernel=out_dir / kernel, ramdisk=out_dir / ramdisk, checksums=listed, disk=disk,
+                      kernel_cmdline=cmdline)

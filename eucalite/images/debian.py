@@ -41,10 +41,12 @@ growpart: {{ mode: 'off' }}
 locale: C.UTF-8
 """
 
-# No keys: botocore falls through to the instance-metadata credential provider.
+# No keys: botocore falls through to the instance-metadata credential provider. No pager: minbase
+# has no `less`, and the CLI fails (rc 253) when it cannot start one.
 AWS_CONFIG = f"""\
 [default]
 endpoint_url = {API_URL}
+cli_pager =
 """
 
 # awscli 2.9 in bookworm predates `endpoint_url` in config files (2.13), so a wrapper earlier in
@@ -138,6 +140,9 @@ def _make_disk(root: Path, out_dir: Path, progress: Callable[[str], None]) -> Pa
     progress(f"mkfs.ext4 -d ({used_mb} MiB of files into a {size_mb} MiB filesystem)")
     run(["mkfs.ext4", "-q", "-L", "rootfs", "-d", root, raw, f"{size_mb}M"])
     progress("qemu-img convert to qcow2")
-    run(["qemu-img", "convert", "-f", "raw", "-O", "qcow2", raw, disk])
+    # Convert beside and rename: a running guest's overlay keeps reading the old base's inode.
+    tmp = out_dir / "base.qcow2.tmp"
+    run(["qemu-img", "convert", "-f", "raw", "-O", "qcow2", raw, tmp])
+    tmp.replace(disk)
     raw.unlink()
     return disk

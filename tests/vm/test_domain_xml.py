@@ -64,7 +64,7 @@ def test_slirp_with_guestfwd_rules_via_qemu_commandline() -> None:
     assert "guestfwd=tcp:169.254.169.254:80-cmd:socat STDIO TCP:127.0.0.1:41001" in netdev
     assert "guestfwd=tcp:169.254.169.253:8773-cmd:socat STDIO TCP:127.0.0.1:8773" in netdev
     assert "hostfwd" not in netdev
-    assert args[3].startswith("virtio-net-pci,netdev=eucanet0")
+    assert str(args[3]).startswith("virtio-net-pci,netdev=eucanet0")
 
 
 def test_ssh_hostfwd_only_when_given() -> None:

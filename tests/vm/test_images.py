@@ -23,7 +23,7 @@ from eucalite.images.kernel import extract_vmlinux
 def _members(archive_gz: Path) -> dict[str, tuple[int, bytes, tuple[int, int]]]:
     """Parse newc independently of the writer: name -> (mode, data, rdev)."""
     raw = io.BytesIO(gzip.decompress(archive_gz.read_bytes()))
-    out = {}
+    out: dict[str, tuple[int, bytes, tuple[int, int]]] = {}
     while True:
         head = raw.read(110)
         assert head[:6] == b"070701"
@@ -110,3 +110,18 @@ def test_tiny_image_contents(tiny_image: Any) -> None:
     sums = (tiny_image.ramdisk.parent / "checksums.txt").read_text()
     assert f"{sha256_file(tiny_image.ramdisk)}  {tiny_image.ramdisk.name}" in sums
     assert tiny_image.kernel.read_bytes()[:4] == b"\x7fELF"  # uncompressed, for PVH boot
+
+
+def test_load_built_checks_every_checksum(tmp_path: Path) -> None:
+    from eucalite.images import load_built
+    from eucalite.images.artifacts import write_checksums
+
+    kernel, ramdisk = tmp_path / "vmlinux-1", tmp_path / "initramfs.cpio.gz"
+    kernel.write_bytes(b"k")
+    ramdisk.write_bytes(b"r")
+    (tmp_path / "cmdline").write_text("console=ttyS0\n")
+    write_checksums(tmp_path, [kernel, ramdisk])
+    built = load_built(tmp_path)
+    assert built is not None and built.kernel == kernel and built.kernel_cmdline == "console=ttyS0"
+    ramdisk.write_bytes(b"changed")
+    assert load_built(tmp_path) is None

@@ -54,7 +54,7 @@ def libvirt_mod(hv: Any) -> Any:  # overrides conftest's: every test here needs 
     return libvirt
 
 
-def _domain(libvirt_mod: Any, iid: str) -> Any | None:
+def _domain(libvirt_mod: Any, iid: str) -> Any:  # a virDomain, or None
     try:
         return libvirt_mod.open(URI).lookupByName(f"eucalite-{iid}")
     except libvirt_mod.libvirtError:
