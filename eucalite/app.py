@@ -45,6 +45,9 @@ def build_app(cloud: Cloud) -> Starlette:
         # Test mode only (never on by default): moto-compatible reset and a movable clock for expiry tests.
         routes += [Route("/moto-api/reset", moto_reset, methods=["POST"]),
                    Route("/_eucalite/clock", advance_clock, methods=["POST"])]
+    from eucalite.admin.view import routes as admin_routes
+
+    routes += admin_routes(cloud)  # the admin view `eucalite tui` attaches to (cloud admin only)
     routes.append(Route("/{path:path}", api, methods=["GET", "POST"]))
 
     @contextlib.asynccontextmanager

@@ -1,0 +1,1 @@
+"""Admin-side views and actions (the dashboard's admin endpoint)."""

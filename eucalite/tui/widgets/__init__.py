@@ -1,0 +1,1 @@
+"""One widget per dashboard view, plus the confirm dialog."""
