@@ -10,6 +10,7 @@ from collections.abc import Callable
 # Each module defines register(subparsers, add_common) and is imported only when the CLI is built.
 COMMAND_MODULES: tuple[str, ...] = (
     "eucalite.metadata.cli",
+    "eucalite.tui.cli",
 )
 
 Common = Callable[[argparse.ArgumentParser], None]
