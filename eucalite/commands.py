@@ -11,6 +11,7 @@ from collections.abc import Callable
 COMMAND_MODULES: tuple[str, ...] = (
     "eucalite.metadata.cli",
     "eucalite.tui.cli",
+    "eucalite.services.ec2.image_cli",
 )
 
 Common = Callable[[argparse.ArgumentParser], None]

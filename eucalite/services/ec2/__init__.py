@@ -1,3 +1,35 @@
 """EC2 (Eucalyptus compute): regions, zones, images, instances, key pairs, security groups, tags."""
 
-from eucalite.services.ec2 import zones  # noqa: F401  (registers operations)
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from eucalite.services.ec2 import (  # noqa: F401  (registers operations and the 020_ec2 migration)
+    images,
+    instance_types,
+    instances,
+    keypairs,
+    profiles,
+    schema,
+    security_groups,
+    tags,
+    zones,
+)
+
+if TYPE_CHECKING:
+    from eucalite.cloud import Cloud
+
+
+async def start(cloud: Cloud) -> None:
+    from eucalite.services.ec2.runtime import runtime
+
+    deleters = cloud.extensions.setdefault("account-deleters", [])
+    if schema.delete_account_rows not in deleters:
+        deleters.append(schema.delete_account_rows)
+    await runtime(cloud).reconcile()
+
+
+async def stop(cloud: Cloud) -> None:
+    rt = cloud.extensions.pop("ec2", None)
+    if rt is not None:
+        await rt.close()

@@ -1,4 +1,8 @@
-"""EC2 DescribeRegions and DescribeAvailabilityZones, from settings."""
+"""EC2 DescribeRegions and DescribeAvailabilityZones, from settings.
+
+`ZoneNames=verbose` is Eucalyptus's capacity report: after each zone, one row per instance type whose
+state reads "free / max  cpu  ram  disk" (euca-describe-availability-zones verbose prints it).
+"""
 
 from __future__ import annotations
 
@@ -33,10 +37,25 @@ def zone_entries(ctx: CallContext) -> list[dict[str, Any]]:
 @operation("ec2", "DescribeAvailabilityZones")
 def describe_availability_zones(ctx: CallContext, params: dict[str, Any]) -> dict[str, Any]:
     zones = zone_entries(ctx)
+    verbose = "verbose" in params.get("ZoneNames", [])
     names = [n for n in params.get("ZoneNames", []) if n != "verbose"]
     if names:
         zones = [z for z in zones if z["ZoneName"] in names]
     zones = apply_filters(zones, params.get("Filters"), {
         "zone-name": lambda z: [z["ZoneName"]], "region-name": lambda z: [z["RegionName"]],
         "state": lambda z: [z["State"]], "zone-id": lambda z: [z["ZoneId"]]})
+    if verbose:
+        zones = [row for z in zones for row in [z, *capacity_rows(ctx, z)]]
     return {"AvailabilityZones": zones}
+
+
+def capacity_rows(ctx: CallContext, zone: dict[str, Any]) -> list[dict[str, Any]]:
+    from eucalite.services.ec2.runtime import runtime
+
+    capacity = runtime(ctx.cloud).capacity(zone["ZoneName"])
+    rows = [{"ZoneName": "|- vm types", "State": "free / max   cpu   ram  disk", "RegionName": zone["RegionName"]}]
+    for name, (vcpus, mem, disk) in ctx.cloud.settings.instance_types.items():
+        free, total = capacity.get(name, (0, 0))
+        rows.append({"ZoneName": f"|- {name}", "RegionName": zone["RegionName"],
+                     "State": f"{free:04d} / {total:04d}  {vcpus:3d}  {mem:5d}  {disk:3d}"})
+    return rows
