@@ -282,3 +282,43 @@ def test_every_list_paginates(iam: Any) -> None:
     with pytest.raises(ClientError) as bad:
         iam.list_roles(Marker="!!not-a-marker!!")
     assert err(bad)[0] == "ValidationError"
+
+
+def test_profile_and_policy_tags(iam: Any) -> None:
+    iam.create_instance_profile(InstanceProfileName="tp", Tags=[{"Key": "a", "Value": "1"}])
+    iam.tag_instance_profile(InstanceProfileName="tp", Tags=[{"Key": "b", "Value": "2"}])
+    assert iam.list_instance_profile_tags(InstanceProfileName="tp")["Tags"] == [
+        {"Key": "a", "Value": "1"}, {"Key": "b", "Value": "2"}]
+    arn = iam.create_policy(PolicyName="tp", PolicyDocument=ALLOW_ALL_EC2,
+                            Tags=[{"Key": "x", "Value": "y"}])["Policy"]["Arn"]
+    iam.untag_policy(PolicyArn=arn, TagKeys=["x"])
+    assert iam.list_policy_tags(PolicyArn=arn)["Tags"] == []
+    iam.tag_user(UserName="admin", Tags=[{"Key": "k", "Value": "v"}])
+    assert iam.list_user_tags(UserName="admin")["Tags"] == [{"Key": "k", "Value": "v"}]
+    with pytest.raises(ClientError) as dup:
+        iam.tag_role(RoleName="nope", Tags=[{"Key": "k", "Value": "v"}])
+    assert err(dup)[0] == "NoSuchEntity"
+
+
+def test_recursive_account_deletion_removes_iam_entities(cloud: LiveCloud) -> None:
+    name, admin = cloud.new_account("gone")
+    iam = cloud.client("iam", admin)
+    iam.create_user(UserName="u", Tags=[{"Key": "k", "Value": "v"}])
+    iam.create_role(RoleName="r", AssumeRolePolicyDocument=TRUST, Tags=[{"Key": "k", "Value": "v"}])
+    iam.create_instance_profile(InstanceProfileName="p", Tags=[{"Key": "k", "Value": "v"}])
+    iam.add_role_to_instance_profile(InstanceProfileName="p", RoleName="r")
+    arn = iam.create_policy(PolicyName="mp", PolicyDocument=ALLOW_ALL_EC2, Tags=[{"Key": "k", "Value": "v"}])
+    iam.attach_role_policy(RoleName="r", PolicyArn=arn["Policy"]["Arn"])
+    account_id = arn["Policy"]["Arn"].split(":")[4]
+    root = cloud.client("iam")
+    with pytest.raises(ClientError) as conflict:
+        root.delete_account(AccountName=name)
+    assert err(conflict)[0] == "DeleteConflict"
+    root.delete_account(AccountName=name, Recursive=True)
+    store = cloud.reader().store
+    assert not store.one("select 1 from roles where account_id = ?", [account_id])
+    assert not store.one("select 1 from managed_policies where account_id = ?", [account_id])
+    leftovers = store.one("select count(*) as n from user_tags where user_id not in (select id from users)")
+    assert leftovers is not None and leftovers["n"] == 0
+    assert store.one("select count(*) as n from policy_tags where policy_id not in "
+                     "(select id from managed_policies)")["n"] == 0  # type: ignore[index]

@@ -118,3 +118,7 @@ def delete_instance_profile(ctx: CallContext, params: Params) -> dict[str, Any]:
         tags.delete_tags(db, "instance_profiles", profile["id"])
         db["instance_profiles"].delete(profile["id"])
     return {}
+
+
+tags.register_tag_operations("InstanceProfile", "instance_profiles",
+                             lambda ctx, params: require_profile(ctx, params["InstanceProfileName"]), _profile_arn)

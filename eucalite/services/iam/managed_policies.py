@@ -211,3 +211,7 @@ def delete_policy_version(ctx: CallContext, params: Params) -> dict[str, Any]:
         db.execute("delete from policy_versions where policy_id = ? and version_id = ?",
                    [policy["id"], row["version_id"]])
     return {}
+
+
+tags.register_tag_operations("Policy", "managed_policies", lambda ctx, params: require_policy(ctx, params["PolicyArn"]),
+                             _arn_param)

@@ -1,8 +1,9 @@
 """Tags of IAM entities: roles (the shared role_tags table), users, instance profiles and managed
-policies (tables added here), with TagX/UntagX/ListXTags for roles and users."""
+policies (tables added here), and the Tag/Untag/List...Tags operations of each."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -10,7 +11,7 @@ import sqlite_utils
 
 from eucalite.errors import ServiceError, limit_exceeded
 from eucalite.services.context import CallContext
-from eucalite.services.iam.common import PRINCIPAL_TYPES, Params, PrincipalType, Row
+from eucalite.services.iam.common import PRINCIPAL_TYPES, Params, Row
 from eucalite.services.iam.pagination import paginate
 from eucalite.services.registry import operation
 from eucalite.store import migrations
@@ -93,37 +94,52 @@ def resource_tag_keys(ctx: CallContext, entity_table: str, name: str) -> dict[st
     return keys
 
 
-# -- TagRole/UntagRole/ListRoleTags and TagUser/UntagUser/ListUserTags ------------------------------------
+# -- Tag{X}/Untag{X}/List{X}Tags, registered for each taggable entity ------------------------------------------
+RowFn = Callable[[CallContext, Params], Row]
+ResourcesFn = Callable[[CallContext, Params], list[str]]
+
+
 @dataclass(frozen=True)
 class _Tagged:
-    kind: PrincipalType
     table: str
+    find_row: RowFn  # raises NoSuchEntity
 
     def keys(self, ctx: CallContext, params: Params) -> dict[str, Any]:
-        return {**resource_tag_keys(ctx, self.table, params[self.kind.name_param]), **request_tag_keys(ctx, params)}
+        keys = request_tag_keys(ctx, params)
+        try:
+            row = self.find_row(ctx, params)
+        except ServiceError:  # authorization runs first and must not reveal whether the entity exists
+            return keys
+        for tag in tags_of(ctx, self.table, row["id"]):
+            keys[f"aws:ResourceTag/{tag['Key']}"] = tag["Value"]
+            keys[f"iam:ResourceTag/{tag['Key']}"] = tag["Value"]
+        return keys
 
     def tag(self, ctx: CallContext, params: Params) -> Row:
-        row = self.kind.row(ctx, params)
+        row = self.find_row(ctx, params)
         with ctx.cloud.store.transaction() as db:
             put_tags(db, self.table, row["id"], params["Tags"])
         return {}
 
     def untag(self, ctx: CallContext, params: Params) -> Row:
-        row = self.kind.row(ctx, params)
+        row = self.find_row(ctx, params)
         with ctx.cloud.store.transaction() as db:
             delete_tags(db, self.table, row["id"], params["TagKeys"])
         return {}
 
     def list(self, ctx: CallContext, params: Params) -> Row:
-        row = self.kind.row(ctx, params)
+        row = self.find_row(ctx, params)
         page, more = paginate(tags_of(ctx, self.table, row["id"]), params, key=lambda t: t["Key"])
         return {"Tags": page, **more}
 
 
+def register_tag_operations(noun: str, table: str, find_row: RowFn, resources: ResourcesFn) -> None:
+    tagged = _Tagged(table, find_row)
+    operation("iam", f"Tag{noun}", resources=resources, condition_keys=tagged.keys)(tagged.tag)
+    operation("iam", f"Untag{noun}", resources=resources, condition_keys=tagged.keys)(tagged.untag)
+    operation("iam", f"List{noun}Tags", resources=resources, condition_keys=tagged.keys)(tagged.list)
+
+
 for _kind in PRINCIPAL_TYPES:
-    if _kind.type == "group":  # IAM groups carry no tags
-        continue
-    _t = _Tagged(_kind, f"{_kind.type}s")
-    operation("iam", f"Tag{_kind.noun}", resources=_kind.resources, condition_keys=_t.keys)(_t.tag)
-    operation("iam", f"Untag{_kind.noun}", resources=_kind.resources, condition_keys=_t.keys)(_t.untag)
-    operation("iam", f"List{_kind.noun}Tags", resources=_kind.resources, condition_keys=_t.keys)(_t.list)
+    if _kind.type != "group":  # IAM groups carry no tags
+        register_tag_operations(_kind.noun, f"{_kind.type}s", _kind.row, _kind.resources)
