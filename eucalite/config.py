@@ -45,8 +45,11 @@ class Settings:
     libvirt_uri: str = ""  # default: qemu:///system as root, qemu:///session otherwise
     nodes: tuple[NodeSettings, ...] = ()
     credential_ttl: int = 3600  # seconds an instance-profile credential lives
-    # Rotate when this little lifetime is left; AWS serves new credentials >= 5 minutes before expiry.
-    rotation_lead: int = 300
+    # Serve new credentials when this much lifetime is left. AWS promises ">= 5 minutes before expiry",
+    # but botocore treats IMDS credentials with under ~25 minutes left as an outage and keeps them for
+    # 17-25 more minutes (static stability), so SDK clients only refresh in time if served credentials
+    # always have more than that left: hence 30 minutes.
+    rotation_lead: int = 1800
     clock_skew: int = 900  # signatures outside +-15 minutes are refused
     accept_unregistered_images: bool = False
     test_mode: bool = False
@@ -65,7 +68,7 @@ class Settings:
         return f"http://{self.host}:{self.port}"
 
     def rotation_lead_for(self, ttl: int) -> int:
-        """Short demo TTLs cannot keep a 5-minute lead; rotate at half-life there."""
+        """Short demo TTLs cannot keep the lead; rotate at half-life there (see rotation_lead)."""
         return self.rotation_lead if ttl > 2 * self.rotation_lead else ttl // 2
 
     def node_list(self) -> tuple[NodeSettings, ...]:

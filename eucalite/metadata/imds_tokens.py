@@ -13,6 +13,7 @@ import hmac
 
 MIN_TTL = 1
 MAX_TTL = 21600
+_MAC_LEN = 32
 
 
 def issue(key: bytes, instance_id: str, now: float, ttl: int) -> str:
@@ -26,8 +27,10 @@ def valid(key: bytes, token: str, instance_id: str, now: float) -> bool:
         raw = base64.urlsafe_b64decode(token.encode())
     except (binascii.Error, ValueError):
         return False
-    payload, sep, mac = raw.rpartition(b"|")
-    if not sep or not hmac.compare_digest(mac, hmac.new(key, payload, hashlib.sha256).digest()):
+    # Fixed-length framing: the binary MAC may itself contain the separator byte.
+    payload, sep, mac = raw[:-_MAC_LEN - 1], raw[-_MAC_LEN - 1:-_MAC_LEN], raw[-_MAC_LEN:]
+    if len(raw) <= _MAC_LEN + 1 or sep != b"|" or \
+            not hmac.compare_digest(mac, hmac.new(key, payload, hashlib.sha256).digest()):
         return False
     owner, _, expiry = payload.decode(errors="replace").partition("|")
     if not hmac.compare_digest(owner.encode(), instance_id.encode()):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from http import HTTPStatus
 from typing import TYPE_CHECKING
 
 import h11
@@ -88,7 +89,8 @@ class MetadataService:
                 result, extra = self.respond(instance_id, request, body)
                 headers = [("Content-Type", result.content_type), ("Content-Length", str(len(result.body))),
                            ("Server", "EC2ws"), *extra]
-                writer.write(conn.send(h11.Response(status_code=result.status, headers=headers)) or b"")
+                writer.write(conn.send(h11.Response(status_code=result.status, headers=headers,
+                                                    reason=HTTPStatus(result.status).phrase.encode())) or b"")
                 if request.method != b"HEAD":
                     writer.write(conn.send(h11.Data(data=result.body)) or b"")
                 writer.write(conn.send(h11.EndOfMessage()) or b"")
