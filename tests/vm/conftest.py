@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -63,6 +64,16 @@ def qemu_host() -> str:
     except libvirt.libvirtError as exc:
         pytest.skip(f"libvirt at {uri} unreachable ({exc.get_error_message()}); start libvirtd")
     return uri
+
+
+@pytest.fixture
+def node_dir() -> Iterator[Path]:
+    """A node state dir QEMU can reach: under qemu:///system it runs as libvirt-qemu, and pytest's
+    tmp_path sits below a 0700 directory."""
+    path = Path(tempfile.mkdtemp(prefix="eucalite-vm-", dir="/var/tmp"))
+    path.chmod(0o755)
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

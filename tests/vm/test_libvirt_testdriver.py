@@ -187,3 +187,12 @@ def test_capabilities_and_capacity(tmp_path: Path, libvirt_mod: Any) -> None:
 def test_importing_eucalite_does_not_import_libvirt() -> None:
     code = "import sys, eucalite, eucalite.nodes.libvirt; assert 'libvirt' not in sys.modules"
     subprocess.run(["python3", "-c", code], check=True, cwd=Path(__file__).resolve().parents[2])
+
+
+def test_system_qemu_needs_a_reachable_state_dir(tmp_path: Path, iid: str) -> None:
+    private = tmp_path / "private"
+    private.mkdir(mode=0o700)
+    driver = LibvirtDriver("n", "z", "qemu:///system", private / "node")
+    # Checked before libvirt is contacted: the error names the directory, not a libvirt internal.
+    with pytest.raises(NodeError, match=r"not world-searchable \(mode 0700\)"):
+        asyncio.run(driver.launch(_spec(iid, tmp_path)))

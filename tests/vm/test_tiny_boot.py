@@ -39,11 +39,11 @@ async def _console_until(driver: LibvirtDriver, iid: str, pattern: str, timeout:
 
 
 def test_tiny_guest_reads_role_credentials_and_calls_the_api(
-    qemu_host: str, tiny_image: Any, tmp_path: Path, recorder: Recorder
+    qemu_host: str, tiny_image: Any, node_dir: Path, recorder: Recorder
 ) -> None:
     iid = "i-" + uuid.uuid4().hex[:8]
     cloud = FakeCloud(instance_id=iid)
-    state_dir = tmp_path / "node"
+    state_dir = node_dir
     spec = LaunchSpec(
         instance_id=iid,
         image=BootImage(

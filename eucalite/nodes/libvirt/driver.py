@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
+import stat
 import threading
 from collections.abc import Callable
 from functools import partial
@@ -157,6 +158,7 @@ class LibvirtDriver(NodeDriver):
         if image.kernel is None and image.disk is None:
             raise NodeError("image has neither a kernel nor a disk to boot")
         self.state_dir.mkdir(parents=True, exist_ok=True)
+        self._check_qemu_can_reach(spec)
         self._busy.add(iid)
         try:
             if await self._call("lookup", lambda c: self._lookup(c, iid)) is not None:
@@ -320,6 +322,26 @@ class LibvirtDriver(NodeDriver):
         if dom is None:
             raise NodeError(f"node {self.name} has no domain for {instance_id}")
         return dom
+
+    def _check_qemu_can_reach(self, spec: LaunchSpec) -> None:
+        """Fail early, and clearly, when QEMU could not open the guest's files.
+
+        Under qemu:///system QEMU runs as an unprivileged user (libvirt-qemu on Debian). libvirt
+        chowns the files it hands over, but not the directories above them, so a state dir or image
+        below a 0700 directory (/root, pytest's tmp) makes the domain fail to start with a
+        permission error deep inside libvirt.
+        """
+        if not (self.uri.startswith("qemu") and "/system" in self.uri):
+            return
+        files = [self.state_dir / "x", *(p for p in (spec.image.kernel, spec.image.ramdisk, spec.image.disk) if p)]
+        for file in files:
+            for d in file.resolve().parents:
+                if not d.stat().st_mode & stat.S_IXOTH:
+                    raise NodeError(
+                        f"QEMU (an unprivileged user under {self.uri}) cannot reach {file.parent}: "
+                        f"{d} is not world-searchable (mode {stat.S_IMODE(d.stat().st_mode):04o}); "
+                        "put the node state dir and images under a path like /var/lib/eucalite"
+                    )
 
     def _destroy_and_undefine(self, conn: Any, instance_id: str) -> None:
         dom = self._lookup(conn, instance_id)
