@@ -48,7 +48,8 @@ def principal_of(caller: Caller) -> Principal:
     kind = {"user": PrincipalKind.USER, "assumed-role": PrincipalKind.ASSUMED_ROLE,
             "federated-user": PrincipalKind.FEDERATED_USER}[caller.kind]
     return Principal(arn=caller.arn, account=caller.account_id, kind=kind, user_name=caller.user_name,
-                     role_name=caller.role_name, session_name=caller.session_name, user_id=caller.principal_id)
+                     role_name=caller.role_name, session_name=caller.session_name, user_id=caller.principal_id,
+                     role_path=caller.role_path)
 
 
 def _arn_account(arn: str) -> str | None:

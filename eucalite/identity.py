@@ -19,6 +19,7 @@ class Caller:
     is_cloud_admin: bool = False
     role_id: str | None = None
     role_name: str | None = None
+    role_path: str = "/"
     session_name: str | None = None
     session_policy: str | None = None
     session_policy_arns: tuple[str, ...] = ()
@@ -36,7 +37,7 @@ class Caller:
     def role_arn(self) -> str | None:
         if self.kind != "assumed-role" or not self.role_name:
             return None
-        return f"arn:aws:iam::{self.account_id}:role/{self.role_name}"
+        return f"arn:aws:iam::{self.account_id}:role{self.role_path}{self.role_name}"
 
     @property
     def is_temporary(self) -> bool:

@@ -111,7 +111,7 @@ class InstanceCredentials:
         ttl = cloud.settings.credential_ttl
         minted = cloud.minter.mint(account_id=role["account_id"], kind="assumed-role", duration=ttl,
                                    role_id=role["id"], role_name=role["name"], session_name=inst["id"],
-                                   instance_id=inst["id"])
+                                   instance_id=inst["id"], role_path=role["path"])
         issued, expires = minted.claims.issued, minted.claims.expires
         rotate_at = expires - cloud.settings.rotation_lead_for(ttl)
         event = "rotated" if rotation else "minted"

@@ -71,7 +71,7 @@ class Minter:
     def mint(self, *, account_id: str, kind: str, duration: int, role_id: str | None = None,
              role_name: str | None = None, session_name: str | None = None, user_id: str | None = None,
              policy: str | None = None, policy_arns: tuple[str, ...] = (), instance_id: str | None = None,
-             chained: bool = False) -> Minted:
+             chained: bool = False, role_path: str = "/") -> Minted:
         # Whole seconds: expiry is shown to clients at second precision and must mean the same here.
         now = float(int(self.clock.time()))
         claims = SessionClaims(
@@ -89,6 +89,7 @@ class Minter:
             policy_arns=policy_arns,
             instance_id=instance_id,
             chained=chained,
+            role_path=role_path,
         )
         return Minted(claims, seal(self.keyring, claims))
 

@@ -38,6 +38,7 @@ class SessionClaims:
     policy_arns: tuple[str, ...] = ()
     instance_id: str | None = None  # instance-profile sessions
     chained: bool = False  # obtained with role credentials (AWS caps these at one hour)
+    role_path: str = "/"  # aws:PrincipalArn of a session is the role's ARN, path included
 
 
 class InvalidToken(Exception):

@@ -107,6 +107,7 @@ class Principal:
     session_name: str | None = None
     service: str | None = None  # e.g. "ec2.amazonaws.com" when kind is Service
     user_id: str | None = None  # AIDA... / AROA...:session, for ${aws:userid}
+    role_path: str = "/"  # the session ARN lacks it, but aws:PrincipalArn (the role's ARN) has it
 
     _keys: dict[str, str] = field(init=False, repr=False, compare=False)
 
@@ -117,10 +118,10 @@ class Principal:
 
     @property
     def role_arn(self) -> str | None:
-        """The IAM role behind an assumed-role session (without its path, which the session ARN lacks)."""
+        """The IAM role behind an assumed-role session, path included."""
         if self.kind is PrincipalKind.ASSUMED_ROLE and self.role_name:
             partition = self.arn.split(":")[1] if self.arn.count(":") >= 5 else "aws"
-            return f"arn:{partition}:iam::{self.account}:role/{self.role_name}"
+            return f"arn:{partition}:iam::{self.account}:role{self.role_path}{self.role_name}"
         return None
 
     def context_keys(self) -> dict[str, str]:

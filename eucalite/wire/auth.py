@@ -149,6 +149,7 @@ class Authenticator:
                 access_key_id=claims.access_key_id,
                 role_id=claims.role_id,
                 role_name=claims.role_name,
+                role_path=claims.role_path,
                 session_name=claims.session_name,
                 session_policy=claims.policy,
                 session_policy_arns=claims.policy_arns,

@@ -226,3 +226,19 @@ def test_expired_session_is_refused_with_a_moved_clock(make_cloud, monkeypatch: 
     with pytest.raises(ClientError) as ec2_err:
         live.client("ec2", c).describe_availability_zones()
     assert code(ec2_err) == "RequestExpired"
+
+
+def test_principal_arn_of_a_session_carries_the_role_path(cloud: LiveCloud) -> None:
+    _, creds = cloud.new_account("path")
+    account_id = cloud.client("sts", creds).get_caller_identity()["Account"]
+    iam = cloud.client("iam", creds)
+    iam.create_role(RoleName="Pathed", Path="/svc/app/", AssumeRolePolicyDocument=trust({"AWS": account_id}))
+    arn = f"arn:aws:iam::{account_id}:role/svc/app/Pathed"
+    iam.put_role_policy(RoleName="Pathed", PolicyName="only-this-principal", PolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "ec2:DescribeAvailabilityZones",
+                                                "Resource": "*",
+                                                "Condition": {"ArnEquals": {"aws:PrincipalArn": arn}}}]}))
+    c = temp(cloud.client("sts", creds).assume_role(RoleArn=arn, RoleSessionName="p1")["Credentials"])
+    assert cloud.client("sts", c).get_caller_identity()["Arn"] == \
+        f"arn:aws:sts::{account_id}:assumed-role/Pathed/p1"
+    assert cloud.client("ec2", c).describe_availability_zones()["AvailabilityZones"]

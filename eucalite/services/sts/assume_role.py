@@ -58,7 +58,8 @@ def assume_role(ctx: CallContext, params: dict[str, Any]) -> dict[str, Any]:
     session = params["RoleSessionName"]
     minted = ctx.cloud.minter.mint(account_id=role["account_id"], kind="assumed-role", duration=duration,
                                    role_id=role["id"], role_name=role["name"], session_name=session,
-                                   policy=policy, policy_arns=policy_arns, chained=chained)
+                                   policy=policy, policy_arns=policy_arns, chained=chained,
+                                   role_path=role["path"])
     with ctx.cloud.store.transaction() as db:
         db["roles"].update(role["id"], {"last_used": minted.issued.strftime("%Y-%m-%dT%H:%M:%SZ")})
     result: dict[str, Any] = {
