@@ -102,18 +102,27 @@ class EucaliteDashboard(App[int]):
                     yield cls()
         yield Footer()
 
+    def main(self, selector: str | type[Any], expect: type[Any] | None = None) -> Any:
+        """Query the dashboard screen, also while a dialog is on top (App.query_one asks the top screen)."""
+        screen = self.screen_stack[0]
+        return screen.query_one(selector, expect) if expect else screen.query_one(selector)
+
     def view(self, name: str | None = None) -> TableView:
-        return self.query_one(f"#view-{name or self.current}", TableView)
+        return self.main(f"#view-{name or self.current}", TableView)  # type: ignore[no-any-return]
 
     @property
     def current(self) -> str:
-        return self.query_one(TabbedContent).active or "accounts"
+        return self.main(TabbedContent).active or "accounts"  # type: ignore[no-any-return]
+
+    def _alive(self) -> bool:
+        """False while starting up or tearing down (late worker messages find no widgets then)."""
+        return self.is_running and bool(self.screen_stack) and bool(self.screen_stack[0].query(TabbedContent))
 
     # -- life cycle --------------------------------------------------------------------------------------
     async def on_mount(self) -> None:
         if self.server is not None:
             self._server_task = asyncio.get_running_loop().create_task(self._serve(), name="api-server")
-        self.query_one(InstancesView).unavailable = self.source.unavailable_actions()
+        self.main(InstancesView).unavailable = self.source.unavailable_actions()
         self._unsubscribe = self.source.subscribe(self.request_refresh)
         if self.live:
             self.set_interval(self.poll_interval, self._tick, name="dashboard-tick")
@@ -148,11 +157,15 @@ class EucaliteDashboard(App[int]):
 
     # -- refreshing --------------------------------------------------------------------------------------
     def _tick(self) -> None:
+        if not self._alive():
+            return
         self.view().tick(self.source.now())
         self.request_refresh()
 
     def request_refresh(self) -> None:
         """Start a refresh unless one is running; then one more pass runs after it (never overlapping)."""
+        if not self._alive():
+            return
         if self._refreshing:
             self._again = True
             return
@@ -162,7 +175,7 @@ class EucaliteDashboard(App[int]):
                         exit_on_error=False)
 
     def _console_target(self) -> str | None:
-        return self.query_one(InstancesView).selected if self.current == "instances" else None
+        return self.main(InstancesView).selected if self.current == "instances" else None
 
     async def _refresh(self, view: str, console_for: str | None) -> None:
         try:
@@ -194,15 +207,21 @@ class EucaliteDashboard(App[int]):
         await asyncio.sleep(0)
 
     def on_snapshot_ready(self, message: SnapshotReady) -> None:
+        if not self._alive():
+            return
         self.view(message.view).update_snapshot(message.snapshot, message.now)
         if message.view == "instances":
-            self.query_one(InstancesView).unavailable = self.source.unavailable_actions()
+            self.main(InstancesView).unavailable = self.source.unavailable_actions()
 
     def on_calls_ready(self, message: CallsReady) -> None:
-        self.query_one(ActivityView).add_calls(message.calls, message.now)
+        if not self._alive():
+            return
+        self.main(ActivityView).add_calls(message.calls, message.now)
 
     def on_console_ready(self, message: ConsoleReady) -> None:
-        view = self.query_one(InstancesView)
+        if not self._alive():
+            return
+        view = self.main(InstancesView)
         if view.selected == message.instance_id:
             view.set_console(message.instance_id, message.text)
 
@@ -214,7 +233,7 @@ class EucaliteDashboard(App[int]):
 
     # -- navigation and actions -----------------------------------------------------------------------------
     def action_show(self, name: str) -> None:
-        self.query_one(TabbedContent).active = name
+        self.main(TabbedContent).active = name
         self.view(name).focus_table()
         self.request_refresh()
 

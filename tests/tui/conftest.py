@@ -100,7 +100,7 @@ class Walkthrough:
     instance_id: str | None
 
 
-def make_cloud(tmp_path: Path, *, clock: Clock | None = None, ttl: int = 3600) -> Cloud:
+def local_cloud(tmp_path: Path, *, clock: Clock | None = None, ttl: int = 3600) -> Cloud:
     settings = Settings(data_dir=tmp_path / "data", accept_unregistered_images=True, credential_ttl=ttl,
                         memory_boot_seconds=0.05)
     cloud = Cloud(settings, in_memory=True, clock=clock)

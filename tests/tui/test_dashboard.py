@@ -13,7 +13,7 @@ from eucalite.tui import read_model
 from eucalite.tui.app import EucaliteDashboard
 from eucalite.tui.sources import LocalSource
 from eucalite.tui.widgets.confirm import Confirm
-from tests.tui.conftest import call, fill, make_cloud
+from tests.tui.conftest import call, fill, local_cloud
 
 pytestmark = pytest.mark.asyncio
 
@@ -41,7 +41,7 @@ async def until(pilot: Any, predicate: Any, timeout: float = 5.0) -> None:
 
 
 async def test_every_view_shows_the_store(tmp_path: Path) -> None:
-    cloud = make_cloud(tmp_path)
+    cloud = local_cloud(tmp_path)
     await cloud.start()
     try:
         walk = await fill(cloud)
@@ -104,7 +104,7 @@ async def test_every_view_shows_the_store(tmp_path: Path) -> None:
 
 
 async def test_filter_narrows_each_table(tmp_path: Path) -> None:
-    cloud = make_cloud(tmp_path)
+    cloud = local_cloud(tmp_path)
     await fill(cloud, launch=False)
     app = EucaliteDashboard(LocalSource(cloud), poll_interval=0.2)
     async with app.run_test(size=(80, 24)) as pilot:
@@ -122,7 +122,7 @@ async def test_filter_narrows_each_table(tmp_path: Path) -> None:
 
 
 async def test_actions_are_confirmed_and_go_through_ec2(tmp_path: Path) -> None:
-    cloud = make_cloud(tmp_path)
+    cloud = local_cloud(tmp_path)
     await cloud.start()
     try:
         walk = await fill(cloud)
@@ -152,7 +152,7 @@ async def test_actions_are_confirmed_and_go_through_ec2(tmp_path: Path) -> None:
 
 
 async def test_rotation_shows_live_without_a_key_press(tmp_path: Path) -> None:
-    cloud = make_cloud(tmp_path, ttl=4)  # rotates at half-life: every 2 s
+    cloud = local_cloud(tmp_path, ttl=4)  # rotates at half-life: every 2 s
     await cloud.start()
     try:
         walk = await fill(cloud)
@@ -174,7 +174,7 @@ async def test_rotation_shows_live_without_a_key_press(tmp_path: Path) -> None:
 
 
 async def test_rotate_now_from_the_dashboard(tmp_path: Path) -> None:
-    cloud = make_cloud(tmp_path)
+    cloud = local_cloud(tmp_path)
     await cloud.start()
     try:
         walk = await fill(cloud)
@@ -197,7 +197,7 @@ async def test_rotate_now_from_the_dashboard(tmp_path: Path) -> None:
 
 
 async def test_denied_api_call_shows_in_activity(tmp_path: Path) -> None:
-    cloud = make_cloud(tmp_path)
+    cloud = local_cloud(tmp_path)
     await fill(cloud, launch=False)
     from eucalite.events import Event
 

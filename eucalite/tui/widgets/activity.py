@@ -17,6 +17,7 @@ KEEP = 1000
 
 class ActivityView(TableView):
     view_name = "activity"
+    follow_top = True
     columns: ClassVar[tuple[str, ...]] = ("Time", "Principal", "Action", "Decision", "Status", "Reason")
 
     def compose_detail(self) -> ComposeResult:
@@ -33,7 +34,8 @@ class ActivityView(TableView):
 
     def rows(self, snapshot: ActivitySnapshot) -> list[Row]:
         return [(str(c.seq), (hms(c.at), short_arn(c.principal), f"{c.service}:{c.action or '-'}",
-                              styled(c.decision, DECISION_STYLES), str(c.status), c.reason or c.error or ""))
+                              styled(c.decision, DECISION_STYLES), str(c.status),
+                              c.reason if c.decision == "deny" else c.error))
                 for c in snapshot.calls]
 
     def show_detail(self) -> None:
@@ -47,5 +49,5 @@ class ActivityView(TableView):
             text.append(f"\n{call.principal}\n{call.service}:{call.action} -> {call.decision} {call.status} "
                         f"{call.error}")
             if call.reason:
-                text.append(f"\nreason: {call.reason}", style="red")
+                text.append(f"\n{call.reason}", style="red" if call.decision == "deny" else "dim")
         self.query_one("#activity-detail", Static).update(text)

@@ -25,6 +25,8 @@ def _plain(cell: Any) -> str:
 class TableView(Vertical):
     view_name: ClassVar[str] = ""
     columns: ClassVar[tuple[str, ...]] = ()
+    # Newest-first feeds: a cursor on the top row stays on the top row as new rows arrive.
+    follow_top: ClassVar[bool] = False
 
     BINDINGS: ClassVar[list[Binding]] = [Binding("slash", "filter", "Filter")]
 
@@ -86,7 +88,7 @@ class TableView(Vertical):
                 return
             self._shown = shown
             self._keys = [k for k, _ in shown]
-        fill_table(table, shown)
+        fill_table(table, shown, stick_to_top=self.follow_top)
         if table is self.table:
             self.selected = self.key_at_cursor()
 
@@ -130,10 +132,10 @@ class TableView(Vertical):
         """The cursor moved to another row (views that fetch per-row data ask the app here)."""
 
 
-def fill_table(table: DataTable[Any], rows: list[Row]) -> None:
+def fill_table(table: DataTable[Any], rows: list[Row], stick_to_top: bool = False) -> None:
     """Replace the rows, keeping the cursor on the same key when it is still there."""
     keep = None
-    if table.row_count:
+    if table.row_count and not (stick_to_top and table.cursor_row <= 0):
         try:
             keep = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
         except Exception:
@@ -145,4 +147,4 @@ def fill_table(table: DataTable[Any], rows: list[Row]) -> None:
         if key == keep:
             index = i
     if rows:
-        table.move_cursor(row=index, scroll=False)
+        table.move_cursor(row=index, scroll=True)

@@ -24,7 +24,7 @@ def _left(c: CredentialRow, now: float) -> float | None:
 
 class CredentialsView(TableView):
     view_name = "credentials"
-    columns: ClassVar[tuple[str, ...]] = ("Instance", "Access key id", "Issued", "Expires", "Left", "")
+    columns: ClassVar[tuple[str, ...]] = ("Instance", "Access key id", "Issued", "Expires", "Left", "TTL")
     BINDINGS: ClassVar[list[Binding]] = [*TableView.BINDINGS, Binding("n", "act('rotate')", "Rotate now")]
 
     def __init__(self, **kwargs: Any) -> None:
@@ -39,7 +39,7 @@ class CredentialsView(TableView):
         yield DataTable(id="history-table", cursor_type="row", zebra_stripes=True, classes="history")
 
     def on_mount(self) -> None:
-        super().on_mount()
+        # (TableView.on_mount runs too: Textual calls the handler of every class in the MRO)
         self.query_one("#history-table", DataTable).add_columns("At", "Instance", "Event", "Access key id",
                                                                 "Expires", "Reason")
 
@@ -71,7 +71,7 @@ class CredentialsView(TableView):
             self._history_shown = history
             from eucalite.tui.widgets.base import fill_table
 
-            fill_table(self.query_one("#history-table", DataTable), history)
+            fill_table(self.query_one("#history-table", DataTable), history, stick_to_top=True)
         self.query_one("#history-title", Label).update(f"Rotation history ({len(self.snapshot.history)})")
 
     def show_detail(self) -> None:
@@ -85,7 +85,7 @@ class CredentialsView(TableView):
             return
         left = _left(cred, self.now) or 0.0
         rotate_in = max(0.0, (cred.rotate_at or cred.expires) - self.now)
-        label.update(f"{cred.access_key_id} expires in {duration(left)}, rotates in {duration(rotate_in)}")
+        label.update(f"{cred.instance_id}: expires in {duration(left)}, rotates in {duration(rotate_in)} ")
         progress.update(total=max(1.0, cred.expires - cred.issued), progress=left)
 
     def action_act(self, action: str) -> None:
