@@ -294,3 +294,32 @@ def test_aws_cli_runs_and_describes(cloud: LiveCloud, acct: Walkthrough, images:
     console = aws("get-console-output", "--instance-id", iid)
     assert iid in console.get("Output", iid)
     aws("terminate-instances", "--instance-ids", iid)
+
+
+def test_instances_survive_a_restart(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from tests.conftest import start_cloud
+
+    live = start_cloud(tmp_path / "data")
+    try:
+        from tests.functional.ec2_support import import_image
+
+        ids = import_image(live, tmp_path / "img", "restart")
+        ec2 = live.client("ec2")
+        iid = ec2.run_instances(ImageId=ids["machine"], MinCount=1, MaxCount=1)["Instances"][0]["InstanceId"]
+        wait_state(ec2, iid, "running")
+        row = live.reader().store.one("select metadata_port, node, state from instances where id = ?", [iid])
+        assert row is not None and row["node"] == "node-1"
+        assert row["metadata_port"] > 0  # the metadata service gave the instance its channel
+        port = live.port
+    finally:
+        live.stop()
+    again = start_cloud(tmp_path / "data", port=port)
+    try:
+        ec2 = again.client("ec2")
+        inst = wait_state(ec2, iid, "running")
+        assert inst["ImageId"] == ids["machine"]
+        assert "booting " + iid in ec2.get_console_output(InstanceId=iid)["Output"]
+        ec2.terminate_instances(InstanceIds=[iid])
+        wait_state(ec2, iid, "terminated")
+    finally:
+        again.stop()
