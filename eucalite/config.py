@@ -43,6 +43,10 @@ class Settings:
     region: str = "eucalite-1"
     zones: tuple[str, ...] = ("eucalite-1a",)
     libvirt_uri: str = ""  # default: qemu:///system as root, qemu:///session otherwise
+    # Where libvirt nodes keep overlays, consoles and staged boot files (one sub-directory per node).
+    # Empty: /var/lib/eucalite/nodes/<hash of data_dir> under qemu:///system (QEMU runs as another
+    # user and cannot enter /root or pytest's tmp dirs), DATA_DIR/nodes otherwise. See nodes/__init__.py.
+    node_state_dir: str = ""
     nodes: tuple[NodeSettings, ...] = ()
     credential_ttl: int = 3600  # seconds an instance-profile credential lives
     # Serve new credentials when this much lifetime is left. AWS promises ">= 5 minutes before expiry",
@@ -74,7 +78,9 @@ class Settings:
     def node_list(self) -> tuple[NodeSettings, ...]:
         if self.nodes:
             return self.nodes
-        return (NodeSettings(name="node-1", zone=self.zones[0], uri=self.libvirt_uri),)
+        # One node per zone, so every configured zone has capacity.
+        return tuple(NodeSettings(name=f"node-{i}", zone=zone, uri=self.libvirt_uri)
+                     for i, zone in enumerate(self.zones, 1))
 
 
 _ENV_PREFIX = "EUCALITE_"
@@ -82,7 +88,10 @@ RUNTIME_FILE = "endpoint.json"
 
 
 def record_endpoint(settings: Settings) -> None:
-    (settings.data_dir / RUNTIME_FILE).write_text(json.dumps({"host": settings.host, "port": settings.port}))
+    # Only host and port are read back into settings; the rest tells tools (eucalite demo) what is running.
+    (settings.data_dir / RUNTIME_FILE).write_text(json.dumps({
+        "host": settings.host, "port": settings.port, "driver": settings.driver, "test_mode": settings.test_mode,
+        "pid": os.getpid()}))
 
 
 def _coerce(name: str, value: Any, current: Any) -> Any:
@@ -123,4 +132,7 @@ def load_settings(overrides: dict[str, Any] | None = None, environ: dict[str, st
     if unknown:
         raise ValueError(f"unknown settings: {', '.join(sorted(unknown))}")
     coerced = {k: _coerce(k, v, known[k]) for k, v in values.items()}
+    if coerced.get("test_mode") and "accept_unregistered_images" not in coerced:
+        # moto-style suites launch made-up ami- ids; an explicit setting still wins.
+        coerced["accept_unregistered_images"] = True
     return replace(base, **coerced)

@@ -1,14 +1,13 @@
 """What the dashboard may do besides reading: instance actions, rotate-now, and reading a console.
 
 Instance actions run the EC2 service's own registered handlers (the code path of the EC2 API), as the
-instance's account administrator, after the same authorization step the dispatcher performs; they are
+instance's account administrator, authorized by the same step as API calls (services.invoke); they are
 published as api-call events so the activity view shows them. When the EC2 service does not implement an
 action, the action is unavailable and says so, rather than touching the instances table by hand.
 """
 
 from __future__ import annotations
 
-import inspect
 import time
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
@@ -19,6 +18,7 @@ from eucalite.events import Event
 from eucalite.identity import ADMIN_USER
 from eucalite.services import registry
 from eucalite.services.context import CallContext
+from eucalite.services.invoke import invoke
 
 if TYPE_CHECKING:
     from eucalite.cloud import Cloud
@@ -78,13 +78,7 @@ async def perform(cloud: Cloud, action: str, instance_id: str) -> str:
     started = time.perf_counter()
     decision, status, error = "allow", 200, ""
     try:
-        if not op.authorizes_itself:
-            resources = op.resources(ctx, params) if op.resources else ["*"]
-            keys = op.condition_keys(ctx, params) if op.condition_keys else {}
-            ctx.authorize(op.action, resources, keys)
-        result = op.handler(ctx, params)
-        if inspect.isawaitable(result):
-            await result
+        await invoke(op, ctx, params)
     except ServiceError as err:
         decision = "deny" if err.code in ("AccessDenied", "UnauthorizedOperation") else "error"
         status, error = err.status, err.code

@@ -6,7 +6,6 @@ unexpected as a 500 with a request id (and a logged traceback that never reaches
 
 from __future__ import annotations
 
-import inspect
 import logging
 import time
 from dataclasses import dataclass
@@ -17,6 +16,7 @@ from eucalite.errors import ServiceError, internal_error, invalid_action, not_im
 from eucalite.events import Event
 from eucalite.services import registry
 from eucalite.services.context import CallContext
+from eucalite.services.invoke import invoke
 from eucalite.wire import sigv2
 from eucalite.wire.auth_errors import AuthFailure, to_service_error
 from eucalite.wire.parse import parse_params
@@ -73,19 +73,9 @@ class Dispatcher:
             args = parse_params(model_op, svc.protocol, {k: v for k, v in params.items() if k not in _AUTH_PARAMS})
             ctx = CallContext(self.cloud, authn.caller, svc_name, action, request_id, authn.region)
             reasons = ctx.decisions
-            if op.cloud_admin_only and not authn.caller.is_cloud_admin:
-                decision = "deny"
-                raise ServiceError("AccessDenied", f"User: {authn.caller.arn} is not authorized to perform: "
-                                   f"{op.action} (only the cloud administrator may)", 403)
-            if not op.authorizes_itself:
-                resources = op.resources(ctx, args) if op.resources else ["*"]
-                keys = op.condition_keys(ctx, args) if op.condition_keys else {}
-                ctx.authorize(op.action, resources, keys)
-            result = op.handler(ctx, args)
-            if inspect.isawaitable(result):
-                result = await result
+            result = await invoke(op, ctx, args)
             decision = "allow"
-            body = serialize_result(svc, model_op, result or {}, request_id)
+            body = serialize_result(svc, model_op, result, request_id)
             status, headers = 200, {}
         except ServiceError as err:
             if decision in ("-", "allow") and err.code in ("AccessDenied", "UnauthorizedOperation"):

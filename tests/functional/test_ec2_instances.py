@@ -323,3 +323,20 @@ def test_instances_survive_a_restart(tmp_path) -> None:  # type: ignore[no-untyp
         wait_state(ec2, iid, "terminated")
     finally:
         again.stop()
+
+
+
+def test_dry_run_authorizes_and_does_nothing(cloud: LiveCloud, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from tests.walkthrough import set_up
+
+    walk = set_up(cloud, tmp_path)
+    before = walk.ec2(walk.admin).describe_instances()["Reservations"]
+    with pytest.raises(ClientError) as dry:
+        walk.ec2().run_instances(ImageId=walk.image_id, MinCount=1, MaxCount=1, DryRun=True)
+    assert dry.value.response["Error"]["Code"] == "DryRunOperation"
+    assert dry.value.response["ResponseMetadata"]["HTTPStatusCode"] == 412
+    assert walk.ec2(walk.admin).describe_instances()["Reservations"] == before
+    cloud.client("iam", walk.admin).delete_user_policy(UserName="user01", PolicyName="ec2-and-passrole")
+    with pytest.raises(ClientError) as denied:
+        walk.ec2().run_instances(ImageId=walk.image_id, MinCount=1, MaxCount=1, DryRun=True)
+    assert denied.value.response["Error"]["Code"] == "UnauthorizedOperation"

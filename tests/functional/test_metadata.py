@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import calendar
 import json
 import time
 import urllib.error
@@ -233,12 +234,17 @@ def test_rotation_with_a_short_ttl(make_cloud, tmp_path: Path) -> None:
     assert second["AccessKeyId"] != first["AccessKeyId"], "no rotation within 15 s at a 4 s TTL"
     assert second["LastUpdated"] < first["Expiration"], "new credentials must appear before the old expire"
     old = Creds(first["AccessKeyId"], first["SecretAccessKey"], first["Token"])
-    expiry = time.mktime(time.strptime(first["Expiration"], "%Y-%m-%dT%H:%M:%SZ")) - time.timezone
-    if time.time() < expiry - 0.5:
-        assert live.client("ec2", old).describe_availability_zones()["AvailabilityZones"]
+    expiry = calendar.timegm(time.strptime(first["Expiration"], "%Y-%m-%dT%H:%M:%SZ"))
+    old_ec2 = live.client("ec2", old)  # built first: building a client takes long enough on a busy machine
+    started = time.time()  # to cross the expiry between the check below and the call
+    if started < expiry - 1:
+        try:
+            assert old_ec2.describe_availability_zones()["AvailabilityZones"]
+        except ClientError as exc:  # refused only if the call really arrived after the expiry
+            assert time.time() >= expiry - 1, exc
     time.sleep(max(0.0, expiry - time.time()) + 0.5)
     with pytest.raises(ClientError) as err:
-        live.client("ec2", old).describe_availability_zones()
+        old_ec2.describe_availability_zones()
     assert err.value.response["Error"]["Code"] == "RequestExpired"
     fresh = json.loads(http(creds_url)[1])
     assert live.client("ec2", Creds(fresh["AccessKeyId"], fresh["SecretAccessKey"], fresh["Token"])) \
