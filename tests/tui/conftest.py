@@ -3,7 +3,6 @@ instance. Deterministic variant (seeded ids, frozen clock) for snapshot tests.""
 
 from __future__ import annotations
 
-import inspect
 import json
 import random
 from dataclasses import dataclass
@@ -19,6 +18,7 @@ from eucalite.cloud import Cloud
 from eucalite.config import Settings
 from eucalite.services import registry
 from eucalite.services.context import CallContext
+from eucalite.services.invoke import invoke
 from eucalite.wire.auth import Authenticator
 
 FROZEN_AT = 1_381_518_457.0  # 2013-10-11T19:07:37Z: Eucalyptus 3.4's release month
@@ -77,20 +77,12 @@ def caller_for(cloud: Cloud, account_name: str, user_name: str = "admin") -> Any
 
 async def call(cloud: Cloud, service: str, action: str, params: dict[str, Any], *, account: str = "eucalyptus",
                user: str = "admin") -> Any:
-    """One operation through its registered handler, authorized like the dispatcher does."""
+    """One operation through its registered handler, authorized as the dispatcher does (services.invoke)."""
     op = registry.lookup(service, action)
     assert op is not None, f"{service}:{action} is not implemented"
-    caller = caller_for(cloud, account, user)
-    ctx = CallContext(cloud, caller, service, action, ids.request_id(), cloud.settings.region)
-    if op.cloud_admin_only:
-        assert caller.is_cloud_admin
-    if not op.authorizes_itself and not op.cloud_admin_only:
-        ctx.authorize(op.action, op.resources(ctx, params) if op.resources else ["*"],
-                      op.condition_keys(ctx, params) if op.condition_keys else {})
-    result = op.handler(ctx, params)
-    if inspect.isawaitable(result):
-        result = await result
-    return result
+    ctx = CallContext(cloud, caller_for(cloud, account, user), service, action, ids.request_id(),
+                      cloud.settings.region)
+    return await invoke(op, ctx, dict(params))
 
 
 @dataclass

@@ -197,21 +197,38 @@ async def test_rotate_now_from_the_dashboard(tmp_path: Path) -> None:
 
 
 async def test_denied_api_call_shows_in_activity(tmp_path: Path) -> None:
+    from urllib.parse import urlencode
+
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
+    from eucalite.wire.dispatch import Dispatcher
+    from eucalite.wire.request import WireRequest
+
     cloud = local_cloud(tmp_path)
-    await fill(cloud, launch=False)
-    from eucalite.events import Event
+    walk = await fill(cloud, launch=False)
+    user = cloud.identities.user(walk.account_id, "user01")
+    assert user is not None
+    key = cloud.identities.access_key(cloud.identities.access_keys_of(user["id"])[0]["id"])
+    assert key is not None
 
     app = EucaliteDashboard(LocalSource(cloud), poll_interval=0.2)
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press("6")
-        # What the dispatcher publishes for a refused call (see wire/dispatch.py).
-        cloud.events.publish(Event("api-call", 1.0, {
-            "service": "ec2", "action": "RunInstances", "principal": "arn:aws:sts::1:assumed-role/R/i-1",
-            "decision": "deny", "status": 403, "ms": 1.0, "error": "UnauthorizedOperation",
-            "reason": "no statement allows ec2:RunInstances"}))
+        # A real signed request that user01's policy does not allow, through the API's own pipeline.
+        body = urlencode({"Action": "CreateRole", "Version": "2010-05-08", "RoleName": "nope",
+                          "AssumeRolePolicyDocument": "{}"})
+        signed = AWSRequest(method="POST", url="http://127.0.0.1:8773/", data=body,
+                            headers={"Content-Type": "application/x-www-form-urlencoded"})
+        SigV4Auth(Credentials(key.id, key.secret), "iam", cloud.settings.region).add_auth(signed)
+        headers = {k.lower(): [v] for k, v in signed.headers.items()}
+        headers["host"] = ["127.0.0.1:8773"]
+        reply = await Dispatcher(cloud).handle(WireRequest("POST", "/", "", headers, body.encode()))
+        assert reply.status == 403
         await until(pilot, lambda: app.query_one("#activity-table", DataTable).row_count == 1)
         row = cells(app, "activity-table")[0]
-        assert row[1:] == ["1:assumed-role/R/i-1", "ec2:RunInstances", "deny", "403",
-                           "no statement allows ec2:RunInstances"]
+        assert row[1].endswith("user/user01") and row[2:5] == ["iam:CreateRole", "deny", "403"]
+        assert "no statement" in row[5] or "allow" in row[5]
         await call(cloud, "iam", "ListUsers", {}, account="account1")
     cloud.close()
