@@ -5,42 +5,18 @@ from __future__ import annotations
 
 import base64
 import json
-import subprocess
-import sys
 import time
 import uuid
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.conftest import Creds, LiveCloud
+from tests.walkthrough import ROLE_POLICY_DOC, TRUST_DOC, USER_POLICY_DOC, import_image, make_user
 
-USER_POLICY = {"Version": "2012-10-17", "Statement": [
-    {"Effect": "Allow", "Action": "ec2:*", "Resource": "*"},
-    {"Effect": "Allow", "Action": ["iam:PassRole", "iam:ListInstanceProfiles"], "Resource": "*"}]}
-TRUST = {"Version": "2012-10-17", "Statement": [
-    {"Effect": "Allow", "Principal": {"Service": ["ec2.amazonaws.com"]}, "Action": ["sts:AssumeRole"]}]}
-ROLE_POLICY = {"Version": "2012-10-17", "Statement": [
-    {"Effect": "Allow", "Action": "ec2:DescribeAvailabilityZones", "Resource": "*"}]}
+USER_POLICY, TRUST, ROLE_POLICY = USER_POLICY_DOC, TRUST_DOC, ROLE_POLICY_DOC
 CLOUD_CONFIG = "#cloud-config\nruncmd:\n - [sh, -c, 'aws ec2 describe-availability-zones']\n"
-
-
-def import_image(cloud: LiveCloud, workdir: Path, name: str, *extra: str) -> dict[str, str]:
-    """kind -> id of the images `eucalite image import` registers from small dummy files."""
-    workdir.mkdir(parents=True, exist_ok=True)
-    kernel, ramdisk = workdir / "vmlinuz", workdir / "initrd.img"
-    kernel.write_bytes(b"\x7fELF not really a kernel")
-    ramdisk.write_bytes(b"070701 not really an initramfs")
-    out = subprocess.run([sys.executable, "-m", "eucalite", "image", "import", "--kernel", str(kernel),
-                          "--ramdisk", str(ramdisk), "--name", name, "--data-dir", str(cloud.data_dir), *extra],
-                         capture_output=True, text=True, check=True).stdout
-    ids = {}
-    for line in out.splitlines():
-        _, image_id, kind, _ = line.split("\t")
-        ids[kind] = image_id
-    return ids
 
 
 @pytest.fixture(scope="session")
@@ -57,15 +33,6 @@ class Walkthrough:
     profile_name: str
     profile_arn: str
     profile_id: str
-
-
-def make_user(cloud: LiveCloud, admin: Creds, name: str, policy: dict[str, Any] | None) -> Creds:
-    iam = cloud.client("iam", admin)
-    iam.create_user(UserName=name)
-    if policy is not None:
-        iam.put_user_policy(UserName=name, PolicyName="launch", PolicyDocument=json.dumps(policy))
-    key = iam.create_access_key(UserName=name)["AccessKey"]
-    return Creds(key["AccessKeyId"], key["SecretAccessKey"])
 
 
 def walkthrough(cloud: LiveCloud) -> Walkthrough:
