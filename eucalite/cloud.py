@@ -39,7 +39,8 @@ class Cloud:
             self.keyring = Keyring(settings.data_dir / "sealing-keys")
         self.identities = Identities(self.store, self.clock)
         self.authenticator = Authenticator(self.identities, self.keyring, self.clock, settings.region,
-                                           settings.clock_skew, any_region=settings.test_mode)
+                                           settings.clock_skew, any_region=settings.test_mode,
+                                           lenient_tokens=settings.test_mode)
         self.authorizer = Authorizer(self.store, self.clock, self.keyring, settings.region)
         self.minter = Minter(self.keyring, self.clock)
         # Services that hold state beyond the store attach themselves here (see services.load_all).
