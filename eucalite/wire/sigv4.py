@@ -107,7 +107,9 @@ def canonical_request(req: WireRequest, parts: SigV4Parts) -> str:
     for name in parts.signed_headers:
         values = req.headers.get(name, [])
         headers.append(f"{name}:{','.join(' '.join(v.split()) for v in values)}")
-    payload = req.header("x-amz-content-sha256") or hashlib.sha256(req.body).hexdigest()
+    # Always the hash of the body received: X-Amz-Content-SHA256 is the sender's claim (S3's; "UNSIGNED-PAYLOAD"
+    # included), and trusting it would let anyone replace the body, which carries the Action, of a signed request.
+    payload = hashlib.sha256(req.body).hexdigest()
     return "\n".join([
         req.method.upper(),
         canonical_path(req.path),
