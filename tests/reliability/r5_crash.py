@@ -214,6 +214,10 @@ def run(work: Path, cycles: int, load_seconds: tuple[float, float] = (1.0, 3.0),
                        for k in kinds]
             for t in threads:
                 t.start()
+            start_count = acked.count()
+            deadline = time.monotonic() + 60  # a busy machine takes a while to get the writers going
+            while acked.count() < start_count + writers and time.monotonic() < deadline:
+                time.sleep(0.05)
             time.sleep(rng.uniform(*load_seconds))
             before = acked.count()
             os.kill(live.proc.pid, signal.SIGKILL)
