@@ -35,6 +35,8 @@ class Cloud:
             self.keyring = Keyring(None)
         else:
             settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+            # mkdir's mode does nothing for a directory that already exists: tighten it too.
+            settings.data_dir.chmod(0o700)
             self.store = Store(settings.db_path, now=iso8601(self.clock.now()))
             self.keyring = Keyring(settings.data_dir / "sealing-keys")
         self.identities = Identities(self.store, self.clock)
