@@ -150,10 +150,11 @@ class Runner:
         result = self.execute(cmd, argv)
         if cmd.until is not None:
             deadline = time.monotonic() + cmd.timeout
-            started = time.monotonic()
+            started = report = time.monotonic()
             while cmd.until(result, self.facts) is not None and time.monotonic() < deadline:
-                if int(time.monotonic() - started) % 15 == 0:
+                if time.monotonic() >= report:
                     self.p.comment(f"waiting ({int(time.monotonic() - started)} s of at most {int(cmd.timeout)} s)")
+                    report += 15
                 time.sleep(1.0)
                 result = self.execute(cmd, argv)
         if cmd.stdout_to:
