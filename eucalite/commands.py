@@ -12,6 +12,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "eucalite.metadata.cli",
     "eucalite.tui.cli",
     "eucalite.services.ec2.image_cli",
+    "eucalite.nodes.ssh_cli",
     "eucalite.demo.cli",
 )
 

@@ -1,18 +1,19 @@
 #!/usr/bin/env bash
 # One command for a fresh Debian/Ubuntu machine: host packages and libvirt (scripts/setup-host.sh),
 # a virtualenv with eucalite and its test tools, and the guest images. Idempotent: a second run only
-# checks. Usage: scripts/setup.sh [--no-images] [--debian-image]
+# checks. Usage: scripts/setup.sh [--no-images] [--no-debian-image]
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 VENV=${EUCALITE_VENV:-$ROOT/.venv}
 IMAGES=1
-DEBIAN_IMAGE=0
+DEBIAN_IMAGE=1
 for arg in "$@"; do
     case $arg in
         --no-images) IMAGES=0 ;;
-        --debian-image) DEBIAN_IMAGE=1 ;;
-        *) echo "usage: $0 [--no-images] [--debian-image]" >&2; exit 2 ;;
+        --no-debian-image) DEBIAN_IMAGE=0 ;;
+        --debian-image) DEBIAN_IMAGE=1 ;;  # the default now; kept for old scripts
+        *) echo "usage: $0 [--no-images] [--no-debian-image]" >&2; exit 2 ;;
     esac
 done
 
@@ -50,12 +51,14 @@ else
     cp "$ROOT/pyproject.toml" "$VENV/.installed-pyproject"
 fi
 
-# 5. Guest images, built from Debian packages through the host's own apt configuration.
+# 5. Guest images, built from Debian packages through the host's own apt configuration into the
+#    shared build cache (/var/cache/eucalite as root, ~/.cache/eucalite otherwise; EUCALITE_IMAGE_CACHE
+#    overrides) and registered in the default data dir. A second run verifies checksums and reuses both.
 if [ "$IMAGES" = 1 ]; then
-    say "guest image: tiny (busybox initramfs; cached after the first build)"
+    say "guest image: tiny (busybox initramfs; seconds, once the kernel package is cached)"
     "$VENV/bin/eucalite" image build tiny
     if [ "$DEBIAN_IMAGE" = 1 ]; then
-        say "guest image: debian (debootstrap + cloud-init; several minutes the first time)"
+        say "guest image: debian (debootstrap + cloud-init + aws CLI; ~3 minutes the first time)"
         "$VENV/bin/eucalite" image build debian
     fi
 fi

@@ -122,7 +122,7 @@ while :; do
     doc=$(md "meta-data/iam/security-credentials/$ROLE")
     AKID=$(printf '%s' "$doc" | json AccessKeyId); SECRET=$(printf '%s' "$doc" | json SecretAccessKey)
     SESSION=$(printf '%s' "$doc" | json Token); EXP=$(printf '%s' "$doc" | json Expiration)
-    say "EUCALITE-CREDS role=$ROLE key=$(mask "$AKID" 8) secret=$(mask "$SECRET" 4) token=$(mask "$SESSION" 4) expires=$EXP round=$round"
+    say "EUCALITE-CREDS role=$ROLE key=$(mask "$AKID" 16) secret=$(mask "$SECRET" 4) token=$(mask "$SESSION" 4) expires=$EXP round=$round"
     resp=$(ec2 "Action=DescribeAvailabilityZones&Version=2016-11-15")
     if [ "$(status)" = 200 ]; then
       say "EUCALITE-DAZ zones=$(printf '%s' "$resp" | xml_all zoneName)"

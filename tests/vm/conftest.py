@@ -77,9 +77,8 @@ def node_dir() -> Iterator[Path]:
 
 
 @pytest.fixture(scope="session")
-def tiny_image(qemu_host: str) -> Iterator[Any]:
-    """The tiny image, built into images/tiny/build (a no-op when the cache is warm)."""
-    from eucalite.images import build_tiny
+def tiny_image(qemu_host: str) -> Any:
+    """The tiny image from the shared build cache (eucalite.images.store; built on first use)."""
+    from eucalite.images.store import ensure_built
 
-    cache = Path(os.environ.get("EUCALITE_IMAGE_CACHE", REPO / "images" / "cache"))
-    yield build_tiny(REPO / "images" / "tiny" / "build", cache, lambda msg: print(f"[tiny] {msg}"))
+    return ensure_built("tiny", lambda msg: print(f"[tiny] {msg}"))

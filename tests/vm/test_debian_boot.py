@@ -1,6 +1,6 @@
 """The walkthrough guest: Debian + cloud-init booted by LibvirtDriver (TCG), aws CLI with role credentials.
 
-Slow (about 2 minutes of boot under TCG, plus a one-time ~2 minute image build into images/cache).
+Slow (about 2 minutes of boot under TCG, plus a one-time ~2 minute image build into the image cache).
 """
 
 from __future__ import annotations
@@ -30,12 +30,10 @@ final_message: "EUCALITE-CLOUDINIT-FINAL after $UPTIME seconds"
 
 @pytest.fixture(scope="module")
 def debian_image(qemu_host: str) -> Any:
-    from eucalite.images import build_debian, load_built
+    from eucalite.images.store import ensure_built
 
-    out = REPO / "images" / "debian" / "build"
-    cache = Path(os.environ.get("EUCALITE_IMAGE_CACHE", REPO / "images" / "cache"))
-    # Reuse an intact build: rebuilding costs minutes and would swap the base under running overlays.
-    return load_built(out) or build_debian(out, cache, lambda m: print(f"[debian] {m}"))
+    # Reuses an intact build; a rebuild swaps in a new directory, never rewriting a base in use.
+    return ensure_built("debian", lambda m: print(f"[debian] {m}"))
 
 
 def test_cloud_init_and_aws_cli_use_the_instance_profile(

@@ -67,7 +67,7 @@ def test_tiny_guest_reads_role_credentials_and_calls_the_api(
             first = await _console_until(driver, iid, r"EUCALITE-RUN error=")
 
             new_key = cloud.rotate().access_key_id
-            rotated = await _console_until(driver, iid, rf"key={new_key[:8]}\*\*\*\*[^\n]*\n(.*\n)*EUCALITE-DAZ zones=")
+            rotated = await _console_until(driver, iid, rf"key={new_key[:16]}\*\*\*\*[^\n]*\n(.*\n)*EUCALITE-DAZ zones=")
 
             # Stop: the tiny guest ignores ACPI, so this also covers the forced destroy after the grace.
             await driver.stop(iid)
@@ -86,7 +86,7 @@ def test_tiny_guest_reads_role_credentials_and_calls_the_api(
 
     assert "EUCALITE-TINY-BOOT" in first
     assert f"EUCALITE-IMDS instance-id={iid} ami-id={cloud.ami_id} region={cloud.region}" in first
-    assert re.search(rf"EUCALITE-CREDS role={cloud.role} key=ASIA\w{{4}}\*\*\*\* secret=\S{{4}}\*\*\*\*", first)
+    assert re.search(rf"EUCALITE-CREDS role={cloud.role} key=ASIA\w{{12}}\*\*\*\* secret=\S{{4}}\*\*\*\*", first)
     assert "EUCALITE-DAZ zones=eucalite-1a eucalite-1b" in first
     assert "EUCALITE-RUN error=UnauthorizedOperation" in first
     for creds in cloud.creds:  # secrets never reach the console in full

@@ -53,6 +53,9 @@ class DomainConfig:
     machine: str | None = "pc"
     net: SlirpNet | None = None
     uuid: str | None = None  # redefining an existing domain must repeat its UUID
+    # The owning node's state dir: several clouds (data dirs) share one libvirt, and all call their
+    # node "node-1"; this is what tells one cloud's domains from another's.
+    home: str = ""
 
 
 def _guestfwd(address: str, port: int, host_port: int) -> str:
@@ -87,7 +90,8 @@ def build_domain_xml(cfg: DomainConfig) -> str:
         _sub(dom, "uuid", cfg.uuid)
     meta = _sub(dom, "metadata")
     # Lets reconcile tell our domains apart from look-alikes by more than the name prefix.
-    _sub(meta, f"{{{EUCALITE_NS}}}instance", id=cfg.instance_id, node=cfg.node)
+    _sub(meta, f"{{{EUCALITE_NS}}}instance", id=cfg.instance_id, node=cfg.node,
+         **({"home": cfg.home} if cfg.home else {}))
     _sub(dom, "memory", str(cfg.memory_mb), unit="MiB")
     _sub(dom, "vcpu", str(cfg.vcpus))
 
@@ -151,3 +155,12 @@ def owner_of(xml: str) -> tuple[str, str] | None:
     if el is None:
         return None
     return el.get("id", ""), el.get("node", "")
+
+
+def home_of(xml: str) -> str:
+    """The owning node's state dir recorded by build_domain_xml ("" for domains that predate it)."""
+    try:
+        el = ET.fromstring(xml).find(f"metadata/{{{EUCALITE_NS}}}instance")
+    except ET.ParseError:
+        return ""
+    return "" if el is None else el.get("home", "")

@@ -9,7 +9,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import hashlib
+import json
 import logging
+import os
+import shutil
 import stat
 import threading
 from collections.abc import Callable
@@ -17,10 +21,10 @@ from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
-from eucalite.nodes.base import Capability, LaunchSpec, NodeDriver, NodeError, NodeState
+from eucalite.nodes.base import BootImage, Capability, LaunchSpec, NodeDriver, NodeError, NodeState
 from eucalite.nodes.libvirt import states
 from eucalite.nodes.libvirt.accel import detect_accel
-from eucalite.nodes.libvirt.domain_xml import DomainConfig, SlirpNet, build_domain_xml, owner_of
+from eucalite.nodes.libvirt.domain_xml import DomainConfig, SlirpNet, build_domain_xml, home_of, owner_of
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -50,6 +54,8 @@ class LibvirtDriver(NodeDriver):
         *,
         poll_interval: float = 0.5,
         stop_grace: float = 10.0,
+        accel_cache_dir: Path | None = None,
+        reap_abandoned: bool = False,
     ) -> None:
         super().__init__(name, zone)
         if accel not in (None, "kvm", "tcg"):
@@ -59,6 +65,10 @@ class LibvirtDriver(NodeDriver):
         self.poll_interval = poll_interval
         self.stop_grace = stop_grace  # seconds an ACPI shutdown gets before the domain is destroyed
         self._accel = accel
+        self.accel_cache_dir = Path(accel_cache_dir) if accel_cache_dir else self.state_dir
+        self._digests: dict[str, str] = {}
+        # Default system layout only (ROOT/nodes/<hash>/<node>): reap sibling roots of deleted data dirs.
+        self.reap_abandoned = reap_abandoned
         self._conn: Any = None
         self._conn_lock = threading.Lock()
         self._node_info: tuple[int, int] | None = None
@@ -157,7 +167,9 @@ class LibvirtDriver(NodeDriver):
                 raise NodeError(f"image {label} {path} does not exist on node {self.name}")
         if image.kernel is None and image.disk is None:
             raise NodeError("image has neither a kernel nor a disk to boot")
-        self.state_dir.mkdir(parents=True, exist_ok=True)
+        self._make_state_dir()
+        spec = await self._staged(spec)
+        image = spec.image
         self._check_qemu_can_reach(spec)
         self._busy.add(iid)
         try:
@@ -216,6 +228,8 @@ class LibvirtDriver(NodeDriver):
         if await asyncio.to_thread(dom.isActive):
             self._set(instance_id, NodeState.RUNNING)
             return
+        self._make_state_dir()
+        spec = await self._staged(spec)
         self._busy.add(instance_id)
         try:
             self._set(instance_id, NodeState.PENDING)
@@ -298,6 +312,10 @@ class LibvirtDriver(NodeDriver):
                 log.warning("destroying domain %s: not an instance eucalite knows", self.domain_name(iid))
                 await self._call("remove unknown domain", partial(self._destroy_and_undefine, instance_id=iid))
                 self.overlay_path(iid).unlink(missing_ok=True)
+        live = {iid for iid, st in known.items() if st != NodeState.TERMINATED} | set(observed)
+        await asyncio.to_thread(self._prune_instance_files, live)
+        if self.reap_abandoned:
+            await self._call("reap abandoned node dirs", self._reap_abandoned)
         self._ensure_poller()
         return result
 
@@ -358,9 +376,13 @@ class LibvirtDriver(NodeDriver):
             name = dom.name()
             if not name.startswith(PREFIX):
                 continue
-            owner = owner_of(dom.XMLDesc(0))
+            xml = dom.XMLDesc(0)
+            owner = owner_of(xml)
             if owner is not None and owner[1] not in ("", self.name):
                 continue  # another eucalite node sharing this libvirt
+            home = home_of(xml)
+            if (home != self._home) if home else (self._home + "/" not in xml):
+                continue  # another cloud's (another data dir's) node of the same name
             iid = owner[0] if owner and owner[0] else name.removeprefix(PREFIX)
             found[iid] = states.from_libvirt(dom.state()[0])
         return found
@@ -369,7 +391,7 @@ class LibvirtDriver(NodeDriver):
         if self._is_test:
             return "test"
         if self._accel is None:
-            self._accel = await asyncio.to_thread(detect_accel, self.state_dir, spec.image.kernel)
+            self._accel = await asyncio.to_thread(detect_accel, self.accel_cache_dir, spec.image.kernel)
             log.info("node %s runs guests with %s", self.name, self._accel)
         return "kvm" if self._accel == "kvm" else "qemu"
 
@@ -396,6 +418,7 @@ class LibvirtDriver(NodeDriver):
             domain_type=domain_type,
             machine=None if domain_type == "test" else "pc",
             net=net,
+            home=self._home,
         )
 
     async def _create_overlay(self, base: Path, overlay: Path) -> None:
@@ -411,6 +434,127 @@ class LibvirtDriver(NodeDriver):
         _, err = await proc.communicate()
         if proc.returncode != 0:
             raise NodeError(f"creating overlay for {overlay.stem}: {err.decode().strip()}")
+
+    # -- node-local files -------------------------------------------------------------------------
+
+    def _make_state_dir(self) -> None:
+        # 0755 whatever the umask: under qemu:///system QEMU (another user) opens files in here. Parents
+        # are never loosened; _check_qemu_can_reach names the one that blocks QEMU.
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        if self._is_system and stat.S_IMODE(self.state_dir.stat().st_mode) & 0o055 != 0o055:
+            self.state_dir.chmod(0o755)
+
+    @property
+    def _home(self) -> str:
+        return str(self.state_dir.resolve())
+
+    @property
+    def _is_system(self) -> bool:
+        return self.uri.startswith("qemu") and "/system" in self.uri
+
+    def staged_dir(self) -> Path:
+        return self.state_dir / "images"
+
+    async def _staged(self, spec: LaunchSpec) -> LaunchSpec:
+        """The spec with its boot files replaced by copies in the node's own state dir.
+
+        Images live in the data dir (often /root/.eucalite, 0700) where QEMU under qemu:///system cannot
+        read them; the node dir is reachable. Files are staged once per content (sha256), as a hard
+        link when the data dir shares the filesystem, else a copy; overlays then back onto the staged
+        base, so deregistering an image or moving the data dir cannot pull a disk from under a guest.
+        """
+        if self._is_test:
+            return spec
+        image = spec.image
+        staged = {}
+        for label in ("kernel", "ramdisk", "disk"):
+            path = getattr(image, label)
+            staged[label] = await asyncio.to_thread(self._stage, path) if path is not None else None
+        return dataclasses.replace(spec, image=BootImage(kernel=staged["kernel"], ramdisk=staged["ramdisk"],
+                                                         disk=staged["disk"], kernel_cmdline=image.kernel_cmdline))
+
+    def _stage(self, src: Path) -> Path:
+        src = src.resolve()
+        if src.is_relative_to(self.staged_dir()):
+            return src
+        digest = self._digest(src)
+        dest = self.staged_dir() / digest[:32] / src.name
+        if dest.exists() and dest.stat().st_size == src.stat().st_size:
+            return dest
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        tmp = dest.with_name(f".{dest.name}.{os.getpid()}.tmp")
+        tmp.unlink(missing_ok=True)
+        try:
+            os.link(src, tmp)
+        except OSError:
+            log.info("staging %s into %s (copy: not on the same filesystem)", src, dest.parent)
+            shutil.copyfile(src, tmp)
+            tmp.chmod(0o644)
+        tmp.replace(dest)
+        return dest
+
+    def _digest(self, path: Path) -> str:
+        """sha256 of a file, remembered by (device, inode, size, mtime) in staged_dir()/digests.json."""
+        st = path.stat()
+        key = f"{st.st_dev}:{st.st_ino}:{st.st_size}:{st.st_mtime_ns}"
+        index_file = self.staged_dir() / "digests.json"
+        if not self._digests:
+            with contextlib.suppress(OSError, ValueError):
+                self._digests = dict(json.loads(index_file.read_text()))
+        if key not in self._digests:
+            h = hashlib.sha256()
+            with path.open("rb") as fh:
+                for chunk in iter(lambda: fh.read(1 << 20), b""):
+                    h.update(chunk)
+            self._digests[key] = h.hexdigest()
+            index_file.parent.mkdir(parents=True, exist_ok=True)
+            tmp = index_file.with_suffix(".tmp")
+            tmp.write_text(json.dumps(self._digests))
+            tmp.replace(index_file)
+        return self._digests[key]
+
+    def _prune_instance_files(self, live: set[str]) -> None:
+        """Remove overlays and console logs of instances that are neither live nor on the node."""
+        if not self.state_dir.is_dir():
+            return
+        for path in self.state_dir.iterdir():
+            name = path.name
+            iid = name.split(".", 1)[0]
+            if not iid.startswith("i-") or iid in live or not name.endswith((".qcow2", ".console.log")):
+                continue
+            log.info("node %s: removing %s (instance %s is gone)", self.name, path, iid)
+            path.unlink(missing_ok=True)
+
+    def _reap_abandoned(self, conn: Any) -> None:
+        """Remove node roots (and their domains) of clouds whose data dir no longer exists.
+
+        A deleted data dir takes the instance records with it, so nothing could ever terminate those
+        guests or clean their files: they are orphans, whichever eucalite notices first reaps them.
+        """
+        from eucalite.nodes import OWNER_FILE
+
+        roots = self.state_dir.parent.parent  # .../nodes/<hash>/<node> -> .../nodes
+        own_root = self.state_dir.parent.resolve()
+        abandoned = []
+        for root in roots.iterdir() if roots.is_dir() else []:
+            try:
+                owner = (root / OWNER_FILE).read_text().strip()
+            except OSError:
+                continue
+            if root.resolve() != own_root and owner and not Path(owner).exists():
+                abandoned.append(root.resolve())
+        if not abandoned:
+            return
+        for dom in conn.listAllDomains(0):
+            home = home_of(dom.XMLDesc(0))
+            if dom.name().startswith(PREFIX) and home and any(Path(home).is_relative_to(r) for r in abandoned):
+                log.warning("destroying domain %s: its cloud's data dir is gone", dom.name())
+                if dom.isActive():
+                    dom.destroy()
+                dom.undefine()
+        for root in abandoned:
+            log.info("removing %s: its data dir is gone", root)
+            shutil.rmtree(root, ignore_errors=True)
 
     def _spawn(self, coro: Any) -> None:
         task = asyncio.get_running_loop().create_task(coro)

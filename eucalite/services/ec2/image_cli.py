@@ -57,3 +57,6 @@ def register(sub: Any, add_common: Any) -> None:
     imp.add_argument("--cmdline", help="kernel command line for instances of the machine image")
     imp.add_argument("--private", action="store_true", help="do not make the images public (launch permission all)")
     imp.set_defaults(func=cmd_import)
+    from eucalite.images.cli import register as register_build
+
+    register_build(image_sub, add_common)
