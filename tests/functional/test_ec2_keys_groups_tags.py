@@ -146,4 +146,4 @@ def test_tags(ec2) -> None:  # type: ignore[no-untyped-def]
     assert _code(reserved) == "InvalidParameterValue"
     with pytest.raises(ClientError) as foreign:
         ec2.create_tags(Resources=["sg-12345678"], Tags=[{"Key": "a", "Value": "b"}])
-    assert _code(foreign) == "InvalidID"
+    assert _code(foreign) == "InvalidGroup.NotFound"  # AWS names the kind of a well-formed id

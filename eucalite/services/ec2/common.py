@@ -70,12 +70,27 @@ def tag_specs(params: dict[str, Any], resource_type: str) -> dict[str, str]:
             raise ServiceError("InvalidParameterValue",
                                f"'{rtype}' is not a valid taggable resource type for this operation.")
         for tag in spec.get("Tags") or []:
-            check_tag_key(tag.get("Key", ""))
+            check_tag(tag.get("Key", ""), tag.get("Value", ""))
             tags[tag["Key"]] = tag.get("Value", "")
+    if len(tags) > MAX_TAGS:
+        raise tag_limit_exceeded()
     return tags
 
 
 RESERVED_TAG_PREFIXES = ("aws:", "euca:")
+MAX_TAGS = 50  # per resource, not counting the system's own (euca:) tags, as AWS does not count aws: ones
+MAX_TAG_VALUE = 256
+
+
+def tag_limit_exceeded() -> ServiceError:
+    return ServiceError("TagLimitExceeded", "The maximum number of Tags for a resource has been reached.")
+
+
+def check_tag(key: str, value: str | None) -> None:
+    check_tag_key(key)
+    if value is not None and len(value) > MAX_TAG_VALUE:
+        raise ServiceError("InvalidParameterValue",
+                           f"Tag value exceeds the maximum length of {MAX_TAG_VALUE} characters")
 
 
 def check_tag_key(key: str) -> None:

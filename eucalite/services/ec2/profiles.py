@@ -40,6 +40,9 @@ def resolve(ctx: CallContext, spec: dict[str, Any]) -> Profile:
     if "instance_profiles" not in store.db.table_names():
         raise _invalid(spec)
     row = None
+    if spec.get("Arn") and spec.get("Name"):
+        raise ServiceError("InvalidParameterCombination", "The parameter 'iamInstanceProfile.name' may not be used "
+                           "in combination with 'iamInstanceProfile.arn'")
     if spec.get("Arn"):
         try:
             service, _, account, kind, rest = arns.split(spec["Arn"])
@@ -50,7 +53,7 @@ def resolve(ctx: CallContext, spec: dict[str, Any]) -> Profile:
         if service == "iam" and kind == "instance-profile" and account == ctx.account_id:
             row = store.one("select * from instance_profiles where account_id = ? and name = ? and path = ?",
                             [account, name, path])
-        if row is None or (spec.get("Name") and spec["Name"] != row["name"]):
+        if row is None:
             raise _invalid(spec)
     elif spec.get("Name"):
         row = store.one("select * from instance_profiles where account_id = ? and name = ?",

@@ -126,6 +126,10 @@ def delete_security_group(ctx: CallContext, params: dict[str, Any]) -> dict[str,
         if any(g["GroupId"] == group["id"] for g in json.loads(inst["security_groups"] or "[]")):
             raise ServiceError("InvalidGroup.InUse",
                                f"There are active instances using security group '{group['name']}'")
+    if store.one("select 1 from security_group_rules where source_group_id = ? and group_id != ?",
+                 [group["id"], group["id"]]):
+        # AWS refuses while another group's rule names this one; deleting would leave that rule dangling.
+        raise ServiceError("DependencyViolation", f"resource {group['id']} has a dependent object")
     with store.transaction() as db:
         db.execute("delete from security_group_rules where group_id = ?", [group["id"]])
         db.execute("delete from security_groups where id = ?", [group["id"]])
@@ -165,7 +169,7 @@ def _rules_from(ctx: CallContext, params: dict[str, Any], group: dict[str, Any])
         for rng in perm.get("IpRanges") or []:
             cidr = rng.get("CidrIp", "")
             try:
-                cidr = str(ipaddress.ip_network(cidr, strict=False))
+                cidr = str(ipaddress.IPv4Network(cidr, strict=False))  # IPv6 belongs in Ipv6Ranges
             except ValueError:
                 raise ServiceError("InvalidParameterValue", f"Value ({cidr}) for parameter cidrIp is invalid. "
                                    "This is not a valid CIDR block.") from None

@@ -12,7 +12,14 @@ import sqlite_utils
 
 from eucalite.errors import ServiceError
 from eucalite.services.context import CallContext
-from eucalite.services.ec2.common import check_tag_key, page
+from eucalite.services.ec2.common import (
+    MAX_TAGS,
+    check_tag,
+    check_tag_key,
+    page,
+    tag_limit_exceeded,
+    well_formed,
+)
 from eucalite.services.ec2.filters import apply_filters
 from eucalite.services.registry import operation
 from eucalite.store.db import Store
@@ -47,22 +54,37 @@ def put_tags(db: sqlite_utils.Database, resource_id: str, resource_type: str, ac
     for key, value in tags.items():
         db["tags"].upsert({"resource_id": resource_id, "resource_type": resource_type, "account_id": account_id,
                            "key": key, "value": value}, pk=("resource_id", "key"))
+    count = next(db.query("select count(*) as n from tags where resource_id = ? and key not like 'euca:%'",
+                          [resource_id]))["n"]
+    if count > MAX_TAGS:
+        raise tag_limit_exceeded()
 
 
 def resource_type_of(resource_id: str) -> tuple[str, str] | None:
     return RESOURCE_TYPES.get(resource_id.rsplit("-", 1)[0]) if "-" in resource_id else None
 
 
+def _not_found(resource_id: str, resource_type: str) -> ServiceError:
+    """AWS names the kind of a well-formed id that does not exist; InvalidID is for ids it cannot parse."""
+    if resource_type == "instance":
+        return ServiceError("InvalidInstanceID.NotFound", f"The instance ID '{resource_id}' does not exist")
+    if resource_type == "image":
+        return ServiceError("InvalidAMIID.NotFound", f"The image id '[{resource_id}]' does not exist")
+    if resource_type == "security-group":
+        return ServiceError("InvalidGroup.NotFound", f"The security group '{resource_id}' does not exist")
+    return ServiceError("InvalidKeyPair.NotFound", f"The key pair ID '{resource_id}' does not exist")
+
+
 def _owned(ctx: CallContext, resource_ids: list[str]) -> list[tuple[str, str]]:
     out = []
     for rid in resource_ids:
         kind = resource_type_of(rid)
-        row = None
-        if kind is not None:
-            row = ctx.cloud.store.one(f"select id from {kind[1]} where id = ? and account_id = ?",
-                                      [rid, ctx.account_id])
-        if row is None:
+        if kind is None or not well_formed(rid, (rid.rsplit("-", 1)[0],)):
             raise ServiceError("InvalidID", f"The ID '{rid}' is not valid")
+        row = ctx.cloud.store.one(f"select id from {kind[1]} where id = ? and account_id = ?",
+                                  [rid, ctx.account_id])
+        if row is None:
+            raise _not_found(rid, kind[0])
         out.append((rid, kind[0]))  # type: ignore[index]
     return out
 
@@ -71,7 +93,7 @@ def _owned(ctx: CallContext, resource_ids: list[str]) -> list[tuple[str, str]]:
 def create_tags(ctx: CallContext, params: dict[str, Any]) -> dict[str, Any]:
     tags = {}
     for tag in params["Tags"]:
-        check_tag_key(tag.get("Key", ""))
+        check_tag(tag.get("Key", ""), tag.get("Value", ""))
         tags[tag["Key"]] = tag.get("Value", "")
     resources = _owned(ctx, params["Resources"])
     with ctx.cloud.store.transaction() as db:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from eucalite.errors import ServiceError
 from eucalite.services.context import CallContext
 from eucalite.services.ec2.filters import apply_filters
 from eucalite.services.registry import operation
@@ -40,6 +41,9 @@ def describe_availability_zones(ctx: CallContext, params: dict[str, Any]) -> dic
     verbose = "verbose" in params.get("ZoneNames", [])
     names = [n for n in params.get("ZoneNames", []) if n != "verbose"]
     if names:
+        unknown = [n for n in names if n not in {z["ZoneName"] for z in zones}]
+        if unknown:
+            raise ServiceError("InvalidParameterValue", f"Invalid availability zone: [{unknown[0]}]")
         zones = [z for z in zones if z["ZoneName"] in names]
     zones = apply_filters(zones, params.get("Filters"), {
         "zone-name": lambda z: [z["ZoneName"]], "region-name": lambda z: [z["RegionName"]],
