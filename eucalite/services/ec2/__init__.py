@@ -26,6 +26,9 @@ async def start(cloud: Cloud) -> None:
     deleters = cloud.extensions.setdefault("account-deleters", [])
     if schema.delete_account_rows not in deleters:
         deleters.append(schema.delete_account_rows)
+    releasers = cloud.extensions.setdefault("account-releasers", [])
+    if instances.release_account not in releasers:
+        releasers.append(instances.release_account)
     await runtime(cloud).reconcile()
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import json
 import secrets
 import socket
@@ -280,6 +281,19 @@ async def run_instances(ctx: CallContext, params: dict[str, Any]) -> dict[str, A
             await rt.release(row["id"])
     fresh = [repo.get(store, r["id"]) or r for r in rows]
     return reservations_of(ctx, fresh)[0]
+
+
+async def release_account(cloud: Any, account_id: str) -> None:
+    """DeleteAccount's hook: terminate the account's guests on their nodes and close their channels."""
+    rt = runtime(cloud)
+    for row in repo.of_account(cloud.store, account_id):
+        if row["state"] == "terminated":
+            continue
+        driver = rt.driver(row["node"])
+        if driver is not None:
+            with contextlib.suppress(NodeError):  # the node lost it already; the channel still has to go
+                await driver.terminate(row["id"])
+        await rt.release(row["id"])
 
 
 # -- describe ---------------------------------------------------------------------------------------------

@@ -59,7 +59,8 @@ EC2_TABLES = ("instances", "tags", "key_pairs", "security_groups", "images")
 def delete_account_rows(db: sqlite_utils.Database, account_id: str) -> None:
     """Account deletion (IAM DeleteAccount with Recursive) takes the account's EC2 records along."""
     db.execute("delete from security_group_rules where group_id in "
-               "(select id from security_groups where account_id = ?)", [account_id])
+               "(select id from security_groups where account_id = ?) or source_account = ?",
+               [account_id, account_id])
     db.execute("delete from image_launch_permissions where image_id in "
                "(select id from images where account_id = ?) or account_id = ?", [account_id, account_id])
     for table in EC2_TABLES:

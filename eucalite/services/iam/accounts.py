@@ -29,7 +29,7 @@ _OWNED_TABLES = ("roles", "groups", "instance_profiles", "managed_policies")
 
 
 @operation("iam", "DeleteAccount", cloud_admin_only=True)
-def delete_account(ctx: CallContext, params: dict[str, Any]) -> dict[str, Any]:
+async def delete_account(ctx: CallContext, params: dict[str, Any]) -> dict[str, Any]:
     name = params["AccountName"]
     account = ctx.cloud.identities.account_by_name(name)
     if account is None:
@@ -43,6 +43,10 @@ def delete_account(ctx: CallContext, params: dict[str, Any]) -> dict[str, Any]:
                 for t in _OWNED_TABLES if t in store.db.table_names())
     if not params.get("Recursive") and ((non_admin and non_admin["n"]) or owned):
         raise delete_conflict(f"Account {name} still has users or resources; use Recursive=true.")
+    # What lives outside the database (guests on nodes, metadata channels) goes first, so that no
+    # guest keeps running, holding capacity and a channel, once its rows are gone.
+    for release in ctx.cloud.extensions.get("account-releasers", []):
+        await release(ctx.cloud, aid)
     with store.transaction() as db:
         for hook in ctx.cloud.extensions.get("account-deleters", []):
             hook(db, aid)

@@ -21,9 +21,19 @@ INLINE_MAX = {"user": 2048, "group": 5120, "role": 10240}
 def validated(text: str, kind: PolicyKind = PolicyKind.IDENTITY) -> PolicyDocument:
     """The parsed document, or MalformedPolicyDocument with IAM's message."""
     try:
-        return parse_policy(text, kind)
+        doc = parse_policy(text, kind)
     except MalformedPolicy as err:
         raise malformed_policy(err.message) from None
+    for statement in doc.statements:
+        element = "NotResource" if statement.resource_negated else "Resource"
+        if kind is PolicyKind.TRUST:
+            if statement.resources is not None:
+                raise malformed_policy(f"Has prohibited field {element}")
+            continue
+        for resource in statement.resources or ():
+            if resource != "*" and not resource.startswith("arn:"):
+                raise malformed_policy(f'{element} {resource} must be in ARN format or "*".')
+    return doc
 
 
 def size(text: str) -> int:

@@ -1,0 +1,87 @@
+"""IAM answers that must match AWS's exactly (policy validation), and DeleteAccount leaving nothing behind."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+
+import pytest
+from botocore.exceptions import ClientError
+
+from tests.conftest import LiveCloud
+from tests.functional.ec2_support import images, wait_state  # noqa: F401  (fixture)
+
+
+def _error(err: pytest.ExceptionInfo[ClientError]) -> tuple[str, str]:
+    return str(err.value.response["Error"]["Code"]), str(err.value.response["Error"]["Message"])
+
+
+def _doc(**statement: object) -> str:
+    return json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", **statement}]})
+
+
+TRUST = {"Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}
+
+
+def test_resources_must_be_arns(cloud: LiveCloud) -> None:
+    _, admin = cloud.new_account("fid-iam")
+    iam = cloud.client("iam", admin)
+    iam.create_user(UserName="u")
+    with pytest.raises(ClientError) as inline:
+        iam.put_user_policy(UserName="u", PolicyName="p", PolicyDocument=_doc(Action="s3:*", Resource="my-bucket"))
+    assert _error(inline) == ("MalformedPolicyDocument", 'Resource my-bucket must be in ARN format or "*".')
+    with pytest.raises(ClientError) as managed:
+        iam.create_policy(PolicyName="p", PolicyDocument=_doc(Action="s3:*", NotResource=["*", "bucket"]))
+    assert _error(managed) == ("MalformedPolicyDocument", 'NotResource bucket must be in ARN format or "*".')
+    assert iam.list_policies(Scope="Local")["Policies"] == []
+    iam.put_user_policy(UserName="u", PolicyName="ok", PolicyDocument=_doc(Action="s3:*", Resource="arn:aws:s3:::b/*"))
+
+
+def test_trust_policies_name_no_resource(cloud: LiveCloud) -> None:
+    _, admin = cloud.new_account("fid-iam")
+    iam = cloud.client("iam", admin)
+    with pytest.raises(ClientError) as create:
+        iam.create_role(RoleName="r", AssumeRolePolicyDocument=_doc(**TRUST, Resource="*"))
+    assert _error(create) == ("MalformedPolicyDocument", "Has prohibited field Resource")
+    assert iam.list_roles()["Roles"] == []
+    iam.create_role(RoleName="r", AssumeRolePolicyDocument=_doc(**TRUST))
+    with pytest.raises(ClientError) as update:
+        iam.update_assume_role_policy(RoleName="r", PolicyDocument=_doc(**TRUST, Resource="*"))
+    assert _error(update) == ("MalformedPolicyDocument", "Has prohibited field Resource")
+
+
+def _reachable(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url + "/latest/meta-data/", timeout=2):
+            return True
+    except urllib.error.HTTPError:
+        return True
+    except OSError:
+        return False
+
+
+def test_delete_account_recursive_terminates_guests_and_drops_references(
+        cloud: LiveCloud, images: dict[str, str]) -> None:  # noqa: F811
+    name, admin = cloud.new_account("fid-doomed")
+    ec2 = cloud.client("ec2", admin)
+    doomed_group = ec2.create_security_group(GroupName="doomed", Description="d")["GroupId"]
+    iid = ec2.run_instances(ImageId=images["machine"], MinCount=1, MaxCount=1)["Instances"][0]["InstanceId"]
+    wait_state(ec2, iid, "running")
+    url = subprocess.run([sys.executable, "-m", "eucalite", "metadata-url", iid, "--data-dir", str(cloud.data_dir)],
+                         capture_output=True, text=True, check=True).stdout.strip()
+    assert _reachable(url)
+
+    _, other_admin = cloud.new_account("fid-survivor")
+    other = cloud.client("ec2", other_admin)
+    doomed_id = cloud.client("sts", admin).get_caller_identity()["Account"]
+    other.authorize_security_group_ingress(GroupName="default", IpPermissions=[
+        {"IpProtocol": "tcp", "FromPort": 5, "ToPort": 5,
+         "UserIdGroupPairs": [{"GroupId": doomed_group, "UserId": doomed_id}]}])
+
+    cloud.client("iam").delete_account(AccountName=name, Recursive=True)
+    assert not _reachable(url), "the deleted account's guest still serves metadata"
+    perms = other.describe_security_groups(GroupNames=["default"])["SecurityGroups"][0]["IpPermissions"]
+    assert not [p for p in perms if any(g["GroupId"] == doomed_group for g in p["UserIdGroupPairs"])]
