@@ -29,7 +29,7 @@ from eucalite.policy import (
     evaluate_with_boundaries,
     parse_policy,
 )
-from eucalite.store.db import Store
+from eucalite.store.db import Memo, Store
 
 if TYPE_CHECKING:
     from eucalite.clock import Clock
@@ -37,6 +37,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 AUTH_MESSAGE_AAD = b"eucalite-ec2-authorization-message"
+# Every table a principal's identity or session policies are read from: a write to any of them drops the
+# remembered policy sets (Memo), so a decision never sees a stale policy.
+_POLICY_TABLES = ("roles", "users", "groups", "group_members", "inline_policies", "policy_attachments",
+                  "managed_policies", "policy_versions")
 
 
 @functools.lru_cache(maxsize=4096)
@@ -63,6 +67,8 @@ class Authorizer:
         self.clock = clock
         self.keyring = keyring
         self.region = region
+        self._identity_memo = Memo(store, _POLICY_TABLES)
+        self._session_memo = Memo(store, _POLICY_TABLES)
 
     # -- policy sources ------------------------------------------------------------------------------------
     def _inline(self, principal_type: str, principal_id: str, label: str) -> list[Policy]:
@@ -80,6 +86,10 @@ class Authorizer:
                        f"managed arn:aws:iam::{r['account_id']}:policy{r['path']}{r['name']}") for r in rows]
 
     def identity_policies(self, caller: Caller) -> list[Policy]:
+        key = (caller.kind, caller.role_id) if caller.kind == "assumed-role" else ("user", caller.user_id or "")
+        return list(self._identity_memo.get(key, lambda: self._identity_policies(caller)))
+
+    def _identity_policies(self, caller: Caller) -> list[Policy]:
         if caller.kind == "assumed-role":
             role = self.store.one("select id from roles where id = ?", [caller.role_id])
             if role is None:  # a deleted role leaves its sessions with nothing
@@ -96,6 +106,10 @@ class Authorizer:
     def session_policies(self, caller: Caller) -> list[Policy] | None:
         if not caller.session_policy and not caller.session_policy_arns:
             return None
+        key = (caller.account_id, caller.session_policy, tuple(caller.session_policy_arns))
+        return list(self._session_memo.get(key, lambda: self._session_policies(caller)))
+
+    def _session_policies(self, caller: Caller) -> list[Policy]:
         out: list[Policy] = []
         if caller.session_policy:
             out.append(Policy("session-policy", parsed(caller.session_policy, PolicyKind.SESSION), "session"))
@@ -125,6 +139,8 @@ class Authorizer:
         }
         if caller.user_name:
             keys["aws:username"] = caller.user_name
+        for tag_key, tag_value in caller.tags.items():
+            keys[f"aws:PrincipalTag/{tag_key}"] = tag_value
         if caller.instance_id:
             keys["ec2:SourceInstanceARN"] = f"arn:aws:ec2:{self.region}:{caller.account_id}:instance/{caller.instance_id}"
         keys.update(extra)

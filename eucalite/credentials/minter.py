@@ -71,7 +71,7 @@ class Minter:
     def mint(self, *, account_id: str, kind: str, duration: int, role_id: str | None = None,
              role_name: str | None = None, session_name: str | None = None, user_id: str | None = None,
              policy: str | None = None, policy_arns: tuple[str, ...] = (), instance_id: str | None = None,
-             chained: bool = False, role_path: str = "/") -> Minted:
+             chained: bool = False, role_path: str = "/", tags: dict[str, str] | None = None) -> Minted:
         # Whole seconds: expiry is shown to clients at second precision and must mean the same here.
         now = float(int(self.clock.time()))
         claims = SessionClaims(
@@ -90,6 +90,7 @@ class Minter:
             instance_id=instance_id,
             chained=chained,
             role_path=role_path,
+            tags=dict(tags or {}),
         )
         return Minted(claims, seal(self.keyring, claims))
 

@@ -12,7 +12,7 @@ import binascii
 import json
 import os
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from cryptography.exceptions import InvalidTag
@@ -39,6 +39,7 @@ class SessionClaims:
     instance_id: str | None = None  # instance-profile sessions
     chained: bool = False  # obtained with role credentials (AWS caps these at one hour)
     role_path: str = "/"  # aws:PrincipalArn of a session is the role's ARN, path included
+    tags: dict[str, str] = field(default_factory=dict)  # session tags: aws:PrincipalTag/* for the session
 
 
 class InvalidToken(Exception):

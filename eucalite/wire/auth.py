@@ -153,6 +153,7 @@ class Authenticator:
                 role_name=claims.role_name,
                 role_path=claims.role_path,
                 session_name=claims.session_name,
+                tags=dict(claims.tags),
                 session_policy=claims.policy,
                 session_policy_arns=claims.policy_arns,
                 expires=claims.expires,

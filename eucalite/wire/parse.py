@@ -37,7 +37,8 @@ def build_trie(params: dict[str, str]) -> Trie:
 @functools.lru_cache(maxsize=4096)
 def _compiled(pattern: str) -> re.Pattern[str] | None:
     try:
-        return re.compile(pattern, re.DOTALL)
+        # AWS evaluates model patterns with ASCII classes: \w is [A-Za-z0-9_], not any Unicode letter.
+        return re.compile(pattern, re.DOTALL | re.ASCII)
     except re.error:  # Java-only regex syntax in a model: skip the check rather than refuse valid input
         return None
 

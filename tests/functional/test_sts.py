@@ -242,3 +242,34 @@ def test_principal_arn_of_a_session_carries_the_role_path(cloud: LiveCloud) -> N
     assert cloud.client("sts", c).get_caller_identity()["Arn"] == \
         f"arn:aws:sts::{account_id}:assumed-role/Pathed/p1"
     assert cloud.client("ec2", c).describe_availability_zones()["AvailabilityZones"]
+
+
+def test_session_tags_need_tag_session_in_the_trust_policy(cloud: LiveCloud) -> None:
+    _, creds = cloud.new_account("tags")
+    account_id = cloud.client("sts", creds).get_caller_identity()["Account"]
+    iam = cloud.client("iam", creds)
+    iam.create_role(RoleName="NoTags", AssumeRolePolicyDocument=trust({"AWS": account_id}))
+    tagging = json.dumps({"Statement": [{"Effect": "Allow", "Principal": {"AWS": account_id},
+                                         "Action": ["sts:AssumeRole", "sts:TagSession"]}]})
+    iam.create_role(RoleName="Tags", AssumeRolePolicyDocument=tagging)
+    iam.put_role_policy(RoleName="Tags", PolicyName="by-tag", PolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "ec2:DescribeAvailabilityZones",
+                                                "Resource": "*",
+                                                "Condition": {"StringEquals": {"aws:PrincipalTag/team": "blue"}}}]}))
+    sts = cloud.client("sts", creds)
+    with pytest.raises(ClientError) as err:
+        sts.assume_role(RoleArn=f"arn:aws:iam::{account_id}:role/NoTags", RoleSessionName="t1",
+                        Tags=[{"Key": "team", "Value": "blue"}])
+    assert code(err) == "AccessDenied" and "sts:TagSession" in err.value.response["Error"]["Message"]
+    blue = temp(sts.assume_role(RoleArn=f"arn:aws:iam::{account_id}:role/Tags", RoleSessionName="t2",
+                                Tags=[{"Key": "team", "Value": "blue"}])["Credentials"])
+    assert cloud.client("ec2", blue).describe_availability_zones()["AvailabilityZones"]
+    red = temp(sts.assume_role(RoleArn=f"arn:aws:iam::{account_id}:role/Tags", RoleSessionName="t3",
+                               Tags=[{"Key": "team", "Value": "red"}])["Credentials"])
+    with pytest.raises(ClientError) as denied:
+        cloud.client("ec2", red).describe_availability_zones()
+    assert code(denied) == "UnauthorizedOperation"
+    with pytest.raises(ClientError) as mfa:
+        sts.assume_role(RoleArn=f"arn:aws:iam::{account_id}:role/Tags", RoleSessionName="t4",
+                        SerialNumber="arn:aws:iam::123456789012:mfa/nobody", TokenCode="123456")
+    assert code(mfa) == "AccessDenied"

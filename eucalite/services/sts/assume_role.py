@@ -44,6 +44,26 @@ def assume_role(ctx: CallContext, params: dict[str, Any]) -> dict[str, Any]:
     verdict = trust_allows(role, principal_of(ctx.caller), keys)
     if verdict is None or not verdict.allowed:
         raise _denied(ctx, role_arn)
+    tags = {t["Key"]: t["Value"] for t in params.get("Tags", [])}
+    # Session tags and a source identity need their own permission, in the trust policy and the caller's.
+    extra_actions = []
+    if tags or params.get("TransitiveTagKeys"):
+        keys["aws:RequestTag"] = tags
+        keys["aws:TagKeys"] = list(tags)
+        extra_actions.append("sts:TagSession")
+    if params.get("SourceIdentity"):
+        keys["sts:SourceIdentity"] = params["SourceIdentity"]
+        extra_actions.append("sts:SetSourceIdentity")
+    for action in extra_actions:
+        ctx.authorize(action, [role_arn], {f"aws:RequestTag/{k}": v for k, v in tags.items()}, cross_account=True)
+        verdict = trust_allows(role, principal_of(ctx.caller), keys, action)
+        if verdict is None or not verdict.allowed:
+            raise ServiceError("AccessDenied", f"User: {ctx.caller.arn} is not authorized to perform: {action} on "
+                               f"resource: {role_arn}", 403)
+    if params.get("SerialNumber") or params.get("TokenCode"):
+        # eucalite has no MFA devices, so no serial number can name one and no code can be valid.
+        raise ServiceError("AccessDenied", "MultiFactorAuthentication failed with invalid MFA one time pass code. ",
+                           403)
     chained = ctx.caller.kind == "assumed-role"
     duration = params.get("DurationSeconds", 3600)
     if chained and duration > CHAINED_SESSION_LIMIT:
@@ -59,7 +79,7 @@ def assume_role(ctx: CallContext, params: dict[str, Any]) -> dict[str, Any]:
     minted = ctx.cloud.minter.mint(account_id=role["account_id"], kind="assumed-role", duration=duration,
                                    role_id=role["id"], role_name=role["name"], session_name=session,
                                    policy=policy, policy_arns=policy_arns, chained=chained,
-                                   role_path=role["path"])
+                                   role_path=role["path"], tags=tags)
     with ctx.cloud.store.transaction() as db:
         db["roles"].update(role["id"], {"last_used": minted.issued.strftime("%Y-%m-%dT%H:%M:%SZ")})
     result: dict[str, Any] = {

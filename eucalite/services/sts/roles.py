@@ -24,10 +24,11 @@ def role_by_arn(store: Store, arn: str) -> dict[str, Any] | None:
     return role
 
 
-def trust_allows(role: dict[str, Any], caller: Principal, keys: dict[str, Any]) -> Reason | None:
+def trust_allows(role: dict[str, Any], caller: Principal, keys: dict[str, Any],
+                 action: str = "sts:AssumeRole") -> Reason | None:
     """The trust policy's verdict, or None when the stored document cannot be read (never trusted)."""
     try:
         doc = parsed(role["trust_policy"], PolicyKind.TRUST)
     except MalformedPolicy:
         return None
-    return evaluate_trust(doc, "sts:AssumeRole", caller, keys)
+    return evaluate_trust(doc, action, caller, keys)

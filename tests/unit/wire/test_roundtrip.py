@@ -170,3 +170,10 @@ def test_ec2_missing_parameter() -> None:
     with pytest.raises(ServiceError) as err:
         parse_params(spec.operation("RunInstances"), "ec2", {"ImageId": "emi-1"})
     assert err.value.code == "MissingParameter"
+
+
+def test_model_patterns_are_ascii_like_aws() -> None:
+    with pytest.raises(ServiceError) as err:
+        parse_params(service("iam").operation("CreateUser"), "query", {"UserName": "üser"})
+    assert err.value.code == "ValidationError"
+    assert parse_params(service("iam").operation("CreateUser"), "query", {"UserName": "user_01"})["UserName"]
