@@ -85,3 +85,23 @@ def test_delete_account_recursive_terminates_guests_and_drops_references(
     assert not _reachable(url), "the deleted account's guest still serves metadata"
     perms = other.describe_security_groups(GroupNames=["default"])["SecurityGroups"][0]["IpPermissions"]
     assert not [p for p in perms if any(g["GroupId"] == doomed_group for g in p["UserIdGroupPairs"])]
+
+
+def test_trust_policy_naming_a_missing_principal_is_malformed(cloud: LiveCloud) -> None:
+    _, creds = cloud.new_account("princ")
+    account_id = cloud.client("sts", creds).get_caller_identity()["Account"]
+    iam = cloud.client("iam", creds)
+    iam.create_user(UserName="alice", Path="/team/")
+
+    def trust_for(arn: str) -> str:
+        return json.dumps({"Statement": [{"Effect": "Allow", "Principal": {"AWS": arn}, "Action": "sts:AssumeRole"}]})
+
+    with pytest.raises(ClientError) as err:
+        iam.create_role(RoleName="r1", AssumeRolePolicyDocument=trust_for(f"arn:aws:iam::{account_id}:user/nobody"))
+    assert err.value.response["Error"]["Code"] == "MalformedPolicyDocument"
+    assert "Invalid principal in policy" in err.value.response["Error"]["Message"]
+    assert iam.create_role(RoleName="r2", AssumeRolePolicyDocument=trust_for(
+        f"arn:aws:iam::{account_id}:user/team/alice"))["Role"]
+    # Accounts this cloud does not hold cannot be checked and are accepted, as is a bare account id.
+    assert iam.create_role(RoleName="r3", AssumeRolePolicyDocument=trust_for("arn:aws:iam::111122223333:user/x"))
+    assert iam.create_role(RoleName="r4", AssumeRolePolicyDocument=trust_for(account_id))

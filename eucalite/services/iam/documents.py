@@ -10,6 +10,7 @@ from eucalite.policy import (
     document_size_without_whitespace,
     parse_policy,
 )
+from eucalite.store.db import Store
 
 # AWS quotas, in characters without whitespace. Inline limits are per principal, all its inline
 # policies together.
@@ -40,10 +41,32 @@ def size(text: str) -> int:
     return document_size_without_whitespace(text)
 
 
-def check_trust(text: str) -> None:
+def check_trust(text: str, store: Store) -> None:
     if size(text) > TRUST_POLICY_MAX:
         raise limit_exceeded(f"Cannot exceed quota for ACLSizePerRole: {TRUST_POLICY_MAX}")
-    validated(text, PolicyKind.TRUST)
+    doc = validated(text, PolicyKind.TRUST)
+    for statement in doc.statements:
+        for principal in statement.principals.aws if statement.principals else ():
+            if not _principal_exists(store, principal):
+                raise malformed_policy(f'Invalid principal in policy: "AWS":"{principal}"')
+
+
+_PRINCIPAL_TABLES = {"user": "users", "role": "roles"}
+
+
+def _principal_exists(store: Store, principal: str) -> bool:
+    """AWS resolves user and role principals when the policy is saved. Principals of accounts this cloud
+    does not hold cannot be checked, and are kept as written."""
+    parts = principal.split(":", 5)
+    if len(parts) != 6 or parts[2] != "iam":
+        return True
+    kind, _, rest = parts[5].partition("/")
+    table = _PRINCIPAL_TABLES.get(kind)
+    if table is None or not rest or store.one("select 1 from accounts where id = ?", [parts[4]]) is None:
+        return True
+    path, _, name = ("/" + rest).rpartition("/")
+    return store.one(f"select 1 from {table} where account_id = ? and name = ? and path = ?",
+                     [parts[4], name, path + "/"]) is not None
 
 
 def check_managed(text: str) -> None:

@@ -34,7 +34,7 @@ def _role_keys(ctx: CallContext, params: Params) -> dict[str, Any]:
 def create_role(ctx: CallContext, params: Params) -> dict[str, Any]:
     name = params["RoleName"]
     trust = params["AssumeRolePolicyDocument"]
-    documents.check_trust(trust)
+    documents.check_trust(trust, ctx.cloud.store)
     row = {
         "id": new_id("AROA"),
         "account_id": ctx.account_id,
@@ -95,7 +95,7 @@ def update_role_description(ctx: CallContext, params: Params) -> dict[str, Any]:
 @operation("iam", "UpdateAssumeRolePolicy", resources=_role_arn, condition_keys=_role_keys)
 def update_assume_role_policy(ctx: CallContext, params: Params) -> dict[str, Any]:
     role = require_role(ctx, params["RoleName"])
-    documents.check_trust(params["PolicyDocument"])
+    documents.check_trust(params["PolicyDocument"], ctx.cloud.store)
     with ctx.cloud.store.transaction() as db:
         db["roles"].update(role["id"], {"trust_policy": params["PolicyDocument"]})
     return {}
