@@ -11,7 +11,7 @@ from typing import Any
 
 from eucalite import ids
 from eucalite.clock import Clock, iso8601
-from eucalite.store.db import Store
+from eucalite.store.db import Memo, Store
 
 
 @dataclass(frozen=True)
@@ -28,6 +28,10 @@ class Identities:
     def __init__(self, store: Store, clock: Clock) -> None:
         self.store = store
         self.clock = clock
+        # Authentication reads these three on every request; decrypting the secret is the costly part.
+        self._keys = Memo(store, ("access_keys",))
+        self._users = Memo(store, ("users",))
+        self._accounts = Memo(store, ("accounts",))
 
     def now(self) -> str:
         return iso8601(self.clock.now())
@@ -46,7 +50,9 @@ class Identities:
                 return candidate
 
     def account(self, account_id: str) -> dict[str, Any] | None:
-        return self.store.one("select * from accounts where id = ?", [account_id])
+        row = self._accounts.get(account_id, lambda: self.store.one("select * from accounts where id = ?",
+                                                                    [account_id]))
+        return dict(row) if row is not None else None
 
     def account_by_name(self, name: str) -> dict[str, Any] | None:
         return self.store.one("select * from accounts where name = ?", [name])
@@ -72,7 +78,8 @@ class Identities:
         return self.store.one("select * from users where account_id = ? and name = ?", [account_id, name])
 
     def user_by_id(self, user_id: str) -> dict[str, Any] | None:
-        return self.store.one("select * from users where id = ?", [user_id])
+        row = self._users.get(user_id, lambda: self.store.one("select * from users where id = ?", [user_id]))
+        return dict(row) if row is not None else None
 
     # -- access keys ---------------------------------------------------------------------------------------
     def create_access_key(self, user: dict[str, Any], key_id: str | None = None,
@@ -100,6 +107,9 @@ class Identities:
         return key
 
     def access_key(self, key_id: str) -> AccessKey | None:
+        return self._keys.get(key_id, lambda: self._access_key(key_id))  # type: ignore[no-any-return]
+
+    def _access_key(self, key_id: str) -> AccessKey | None:
         row = self.store.one("select * from access_keys where id = ?", [key_id])
         if row is None:
             return None
