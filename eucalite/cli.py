@@ -49,6 +49,12 @@ def cmd_up(args: argparse.Namespace) -> int:
     }
     settings = _settings(args, **overrides)
     headless = args.no_tui or not sys.stdout.isatty()
+    problem = _port_problem(settings.host, settings.port)
+    if problem:
+        # Before anything is recorded: a second `up` must not overwrite the running cloud's endpoint.json.
+        print(f"eucalite: cannot listen on {settings.host}:{settings.port}: {problem} "
+              "(another eucalite? choose another --port)", file=sys.stderr)
+        return 1
     setup_logging(settings, to_stderr=headless)
     cloud = Cloud(settings)
     bootstrap(cloud)
@@ -69,6 +75,18 @@ def cmd_up(args: argparse.Namespace) -> int:
     from eucalite.tui.app import run_dashboard
 
     return run_dashboard(cloud, server)
+
+
+def _port_problem(host: str, port: int) -> str:
+    import socket
+
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+        try:
+            sock.bind((host, port))
+        except OSError as exc:
+            return exc.strerror or str(exc)
+    return ""
 
 
 def cmd_env(args: argparse.Namespace) -> int:

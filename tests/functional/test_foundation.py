@@ -133,3 +133,15 @@ def test_client_files_written(cloud: LiveCloud) -> None:
                               "AWS_SHARED_CREDENTIALS_FILE": str(creds_file)}).stdout
     assert ":user/admin" in out
     assert "[region eucalite-1]" in (cloud.data_dir / "euca2ools.ini").read_text()
+
+
+def test_second_up_on_a_taken_port_fails_clearly_and_keeps_the_endpoint(cloud: LiveCloud) -> None:
+    import sys
+
+    before = (cloud.data_dir / "endpoint.json").read_text()
+    proc = subprocess.run([sys.executable, "-m", "eucalite", "up", "--no-tui", "--data-dir", str(cloud.data_dir),
+                           "--port", str(cloud.port)], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 1
+    assert "cannot listen" in proc.stderr
+    assert (cloud.data_dir / "endpoint.json").read_text() == before
+    assert cloud.client("sts").get_caller_identity()["Arn"].endswith(":user/admin")

@@ -252,7 +252,7 @@ def test_rotation_with_a_short_ttl(make_cloud, tmp_path: Path) -> None:
             assert live.client("ec2", Creds(fresh["AccessKeyId"], fresh["SecretAccessKey"], fresh["Token"])) \
                 .describe_availability_zones()["AvailabilityZones"]
             break
-        except ClientError as exc:
+        except ClientError:
             expired = calendar.timegm(time.strptime(fresh["Expiration"], "%Y-%m-%dT%H:%M:%SZ"))
             if attempt == 2 or time.time() < expired:
                 raise
