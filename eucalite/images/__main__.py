@@ -1,4 +1,8 @@
-"""`python -m eucalite.images tiny|debian [--out DIR] [--cache DIR]`: build a guest image."""
+"""`python -m eucalite.images tiny|debian [--out DIR] [--cache DIR]`: build a guest image.
+
+Without --out this is `eucalite image build --no-register`: the build lands in the shared build cache
+(eucalite/images/store.py). With --out the recipe runs into that directory, uncached.
+"""
 
 from __future__ import annotations
 
@@ -7,30 +11,31 @@ import sys
 import time
 from pathlib import Path
 
-from eucalite.images import BuildError, build_debian, build_tiny
-
-BUILDERS = {"tiny": build_tiny, "debian": build_debian}
+from eucalite.images import BuildError
+from eucalite.images.store import BUILDERS, ensure_built, sources_dir
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m eucalite.images", description=__doc__)
     parser.add_argument("image", choices=sorted(BUILDERS))
-    parser.add_argument("--out", type=Path, help="output directory (default images/<image>/build)")
-    parser.add_argument("--cache", type=Path, default=Path("images/cache"), help="downloads and rootfs cache")
+    parser.add_argument("--out", type=Path, help="build into this directory instead of the build cache")
+    parser.add_argument("--cache", type=Path, help="cache root (default: see eucalite/images/store.py)")
     args = parser.parse_args(argv)
-    out = args.out or Path("images") / args.image / "build"
     started = time.monotonic()
 
     def progress(message: str) -> None:
         print(f"[{time.monotonic() - started:6.1f}s] {args.image}: {message}", flush=True)
 
     try:
-        built = BUILDERS[args.image](out, args.cache, progress)
+        if args.out:
+            built = BUILDERS[args.image](args.out, sources_dir(args.cache), progress)
+        else:
+            built = ensure_built(args.image, progress, root=args.cache)
     except BuildError as exc:
         print(f"{args.image}: build failed: {exc}", file=sys.stderr)
         return 1
     for name, digest in sorted(built.checksums.items()):
-        print(f"{digest}  {out / name}")
+        print(f"{digest}  {built.kernel.parent / name}")
     print(f"kernel cmdline: {built.kernel_cmdline}")
     return 0
 

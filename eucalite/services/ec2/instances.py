@@ -171,9 +171,11 @@ def _choose_nodes(rt: Ec2Runtime, zone: str | None, itype: str, lo: int, hi: int
         nodes = rt.place(zone, itype, count)
         if nodes:
             return nodes
+    unreachable = "".join(f" Node {name}: {why}." for name, why in sorted(rt.node_errors.items())
+                          if zone is None or rt.drivers[name].zone == zone)
     raise ServiceError("InsufficientInstanceCapacity",
                        f"There is not enough free capacity for {lo} {itype} instance(s)"
-                       f"{' in ' + zone if zone else ''}.", 500)
+                       f"{' in ' + zone if zone else ''}.{unreachable}", 500)
 
 
 def _run_resources(ctx: CallContext, params: dict[str, Any]) -> list[str]:
@@ -445,7 +447,7 @@ async def start_instances(ctx: CallContext, params: dict[str, Any]) -> dict[str,
         if previous == "stopped":
             driver = _driver_for(ctx, row)
             vcpus, mem, _ = ctx.cloud.settings.instance_types.get(row["instance_type"], (1, 256, 5))
-            cpu, ram = driver.capacity()
+            cpu, ram = rt.node_capacity(driver)
             ucpu, uram = rt.used(driver.name)
             if ucpu + vcpus > cpu or uram + mem > ram:
                 raise ServiceError("InsufficientInstanceCapacity",

@@ -31,6 +31,8 @@ class Ec2Runtime:
         self.cloud = cloud
         self.drivers = {d.name: d for d in drivers}
         self._tasks: set[asyncio.Task[Any]] = set()
+        # Why a node offered no capacity at the last look (e.g. libvirt unreachable), for error messages.
+        self.node_errors: dict[str, str] = {}
         for d in drivers:
             d.set_state_callback(self.on_node_state)
 
@@ -87,12 +89,24 @@ class Ec2Runtime:
         for name, (vcpus, mem, _disk) in types.items():
             free = total = 0
             for d in nodes:
-                cpu, ram = d.capacity()
+                cpu, ram = self.node_capacity(d)
                 ucpu, uram = used[d.name]
                 total += min(cpu // vcpus, ram // mem)
                 free += max(0, min((cpu - ucpu) // vcpus, (ram - uram) // mem))
             out[name] = (free, total)
         return out
+
+    def node_capacity(self, driver: NodeDriver) -> tuple[int, int]:
+        """The node's (vcpus, memory_mb), or nothing while it cannot be reached (the reason is kept)."""
+        try:
+            capacity = driver.capacity()
+        except NodeError as exc:
+            if self.node_errors.get(driver.name) != str(exc):
+                log.warning("node %s offers no capacity: %s", driver.name, exc)
+            self.node_errors[driver.name] = str(exc)
+            return 0, 0
+        self.node_errors.pop(driver.name, None)
+        return capacity
 
     def used(self, node: str) -> tuple[int, int]:
         types = self.cloud.settings.instance_types
@@ -110,7 +124,7 @@ class Ec2Runtime:
         nodes = [d for d in self.drivers.values() if zone is None or d.zone == zone]
         free: dict[str, list[int]] = {}
         for d in nodes:
-            cpu, ram = d.capacity()
+            cpu, ram = self.node_capacity(d)
             ucpu, uram = self.used(d.name)
             rc, rr = (reserved or {}).get(d.name, (0, 0))
             free[d.name] = [cpu - ucpu - rc, ram - uram - rr]
