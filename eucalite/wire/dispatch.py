@@ -96,7 +96,7 @@ class Dispatcher:
         reason = reasons[-1] if reasons else ""
         log.info("op=%s:%s principal=%s decision=%s status=%d ms=%.1f%s%s", svc_name, action or "-", principal,
                  decision, status, elapsed, f" error={error_code}" if error_code else "",
-                 f" reason={reason!r}" if decision == "deny" and reason else "")
+                 f" reason={reason!r}" if reason else "")  # every decision with what decided it
         self.cloud.events.publish(Event("api-call", time.time(), {
             "service": svc_name, "action": action, "principal": principal, "decision": decision,
             "status": status, "ms": round(elapsed, 2), "error": error_code, "reason": reason,

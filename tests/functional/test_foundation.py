@@ -145,3 +145,23 @@ def test_second_up_on_a_taken_port_fails_clearly_and_keeps_the_endpoint(cloud: L
     assert "cannot listen" in proc.stderr
     assert (cloud.data_dir / "endpoint.json").read_text() == before
     assert cloud.client("sts").get_caller_identity()["Arn"].endswith(":user/admin")
+
+
+def test_request_log_names_each_decision_and_its_reason(cloud: LiveCloud) -> None:
+    _, creds = cloud.new_account("logs")
+    iam = cloud.client("iam", creds)
+    iam.create_user(UserName="logged")
+    key = iam.create_access_key(UserName="logged")["AccessKey"]
+    iam.put_user_policy(UserName="logged", PolicyName="zones", PolicyDocument=json.dumps({
+        "Statement": [{"Sid": "Zones", "Effect": "Allow", "Action": "ec2:DescribeAvailabilityZones",
+                       "Resource": "*"}]}))
+    user = Creds(key["AccessKeyId"], key["SecretAccessKey"])
+    cloud.client("ec2", user).describe_availability_zones()
+    with pytest.raises(ClientError):
+        cloud.client("ec2", user).describe_regions()
+    lines = [line for line in cloud.log().splitlines() if ":user/logged" in line]
+    allowed = [line for line in lines if "op=ec2:DescribeAvailabilityZones" in line]
+    denied = [line for line in lines if "op=ec2:DescribeRegions" in line]
+    assert allowed and "decision=allow" in allowed[-1] and "Sid Zones" in allowed[-1]
+    assert denied and "decision=deny" in denied[-1] and "no statement" in denied[-1]
+    assert key["SecretAccessKey"] not in cloud.log()
