@@ -30,8 +30,10 @@ class NodeSettings:
     name: str
     zone: str
     uri: str = ""  # libvirt URI; empty for the memory driver
-    vcpus: int = 8
-    memory_mb: int = 16384
+    # What the memory driver offers (a libvirt node reports its host's real size instead): generous, so
+    # suites that leave instances running do not meet an invented capacity limit.
+    vcpus: int = 64
+    memory_mb: int = 131072
 
 
 @dataclass(frozen=True)

@@ -242,7 +242,7 @@ def test_capacity_limits_and_verbose_zones(ec2, images: dict[str, str]) -> None:
     assert names[0] == "eucalite-1a" and "|- vm types" in names and "|- m1.small" in names
     small = next(z for z in zones if z["ZoneName"] == "|- c1.xlarge")
     free, _, total = small["State"].split()[:3]
-    assert int(total) == 4  # 8 vcpus / 2, 16 GiB / 2 GiB on the default node
+    assert int(total) == 32  # 64 vcpus / 2 (128 GiB / 2 GiB would allow 64) on the default memory node
     with pytest.raises(ClientError) as full:
         _run(ec2, images, InstanceType="c1.xlarge", MinCount=int(total) + 1, MaxCount=int(total) + 1)
     assert _code(full) == "InsufficientInstanceCapacity"
