@@ -24,11 +24,43 @@ def wire_request(request: Request, body: bytes) -> WireRequest:
                        headers, body, client)
 
 
+# Query API bodies are small (the largest legitimate one, EC2 user data, is about 22 KB base64-encoded);
+# anything far bigger is refused before it is read into memory.
+MAX_BODY = 1024 * 1024
+
+
+async def _bounded_body(request: Request) -> bytes | None:
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_BODY:
+        return None
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _too_large() -> Response:
+    from eucalite import ids
+    from eucalite.errors import ServiceError
+    from eucalite.wire.serialize import serialize_error
+
+    request_id = ids.request_id()
+    err = ServiceError("RequestEntityTooLarge", f"Request body exceeds {MAX_BODY} bytes.", 413)
+    return Response(serialize_error("iam", "https://iam.amazonaws.com/doc/2010-05-08/", err, request_id), 413,
+                    {"x-amzn-RequestId": request_id, "Content-Type": "text/xml", "Connection": "close"})
+
+
 def build_app(cloud: Cloud) -> Starlette:
     dispatcher = Dispatcher(cloud)
 
     async def api(request: Request) -> Response:
-        resp = await dispatcher.handle(wire_request(request, await request.body()))
+        body = await _bounded_body(request)
+        if body is None:
+            return _too_large()
+        resp = await dispatcher.handle(wire_request(request, body))
         return Response(resp.body, resp.status, resp.headers)
 
     async def moto_reset(request: Request) -> Response:

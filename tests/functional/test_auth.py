@@ -219,3 +219,12 @@ def test_no_traceback_on_garbage(cloud: LiveCloud) -> None:
                      headers={"Content-Type": "application/x-www-form-urlencoded"})
     reply = send(req)
     assert reply.status in (400, 403) and "Traceback" not in reply.body
+
+
+def test_oversized_body_is_refused_before_it_is_read(cloud: LiveCloud) -> None:
+    big = "Action=GetCallerIdentity&Version=2011-06-15&Pad=" + "x" * (2 * 1024 * 1024)
+    req = AWSRequest(method="POST", url=cloud.url + "/", data=big,
+                     headers={"Content-Type": "application/x-www-form-urlencoded"})
+    reply = send(req)
+    assert reply.status == 413 and reply.code == "RequestEntityTooLarge"
+    assert send(sigv4(cloud, STS_WHOAMI, "sts")).status == 200  # and the server is fine
