@@ -1,4 +1,6 @@
-"""XML responses built by walking botocore output shapes with an element builder (no templates).
+"""XML responses built by walking botocore output shapes (no per-operation templates): one writer emits
+escaped text as it walks, byte for byte what ElementTree's tostring() gives for the same tree, without
+building the tree (that cost a third of a small request). Escaping lives in _esc/_esc_attr only.
 
 Handlers return the same dicts boto3 users receive ({"Role": {"RoleName": ...}}); this module turns
 them into the Query envelope (IAM, STS) or the EC2 envelope, and serializes every error in one place.

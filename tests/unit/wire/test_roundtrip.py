@@ -177,3 +177,29 @@ def test_model_patterns_are_ascii_like_aws() -> None:
         parse_params(service("iam").operation("CreateUser"), "query", {"UserName": "üser"})
     assert err.value.code == "ValidationError"
     assert parse_params(service("iam").operation("CreateUser"), "query", {"UserName": "user_01"})["UserName"]
+
+
+HOSTILE = ["a & b", "<tag attr=\"x\">", "]]> & <![CDATA[", "quote ' and \" both", "ünïcödé ✓ 日本", "line\nbreak\ttab",
+           "&amp; already escaped", "trailing space "]
+
+
+@pytest.mark.parametrize("text", HOSTILE)
+def test_text_survives_both_envelopes(text: str) -> None:
+    """Whatever a user stored (descriptions, tag values) comes back exactly through botocore's parsers."""
+    iam = service("iam")
+    model = iam.operation("GetRole")
+    role = {"RoleName": "r", "Path": "/", "RoleId": "AROAEXAMPLE", "Arn": "arn:aws:iam::1:role/r",
+            "CreateDate": NOW, "Description": text, "Tags": [{"Key": "k", "Value": text}]}
+    parsed = parsers.create_parser("query").parse(
+        {"body": serialize_result(iam, model, {"Role": role}, "r"), "headers": {}, "status_code": 200},
+        model.output_shape)
+    assert parsed["Role"]["Description"] == text and parsed["Role"]["Tags"][0]["Value"] == text
+    ec2 = service("ec2")
+    model = ec2.operation("DescribeTags")
+    out = {"Tags": [{"Key": "k", "ResourceId": "i-1", "ResourceType": "instance", "Value": text}]}
+    parsed = parsers.create_parser("ec2").parse(
+        {"body": serialize_result(ec2, model, out, "r"), "headers": {}, "status_code": 200}, model.output_shape)
+    assert parsed["Tags"][0]["Value"] == text
+    err = serialize_error("ec2", "", ServiceError("InvalidParameterValue", text), "r")
+    assert parsers.create_parser("ec2").parse({"body": err, "headers": {}, "status_code": 400}, None)[
+        "Error"]["Message"] == text
