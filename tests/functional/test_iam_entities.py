@@ -3,7 +3,9 @@ managed policy versions, tags, pagination, size limits."""
 
 from __future__ import annotations
 
+import base64
 import json
+import random
 from typing import Any
 
 import pytest
@@ -283,6 +285,48 @@ def test_every_list_paginates(iam: Any) -> None:
         iam.list_roles(Marker="!!not-a-marker!!")
     assert err(bad)[0] == "ValidationError"
 
+
+
+def test_role_pages_survive_creates_and_deletes_between_pages(iam: Any) -> None:
+    """Markers name the next role, so paging ~250 roles 7 at a time while roles are deleted (seen ones,
+    unseen ones, the very role a marker names) and created (before and after the marker) neither skips
+    nor repeats any role present throughout. Mixed case and '_' check the order is by code point."""
+    rng = random.Random(7)
+    stems = ["app", "App", "_svc", "db", "Zed", "web-1", "web_2", "x.y", "a@b", "q=r"]
+    names = [f"{stems[i % len(stems)]}{i:03d}" for i in range(250)]
+    for n in names:
+        iam.create_role(RoleName=n, AssumeRolePolicyDocument=TRUST, Path="/p/" if len(n) % 2 else "/")
+    deletable = set(rng.sample(names, 60))
+    stable = set(names) - deletable
+    alive, seen, marker, created = set(names), [], None, 0
+    while True:
+        page = iam.list_roles(MaxItems=7, **({"Marker": marker} if marker else {}))
+        got = [r["RoleName"] for r in page["Roles"]]
+        assert got == sorted(got) and len(got) <= 7
+        assert not seen or not got or seen[-1] < got[0], "pages overlap or go backwards"
+        seen += got
+        if not page["IsTruncated"]:
+            assert "Marker" not in page
+            break
+        marker = page["Marker"]
+        nxt = base64.urlsafe_b64decode(marker).decode()  # our markers name the next role
+        victims = [n for n in sorted(deletable & alive) if rng.random() < 0.3]
+        if nxt in deletable and nxt in alive:
+            victims.append(nxt)  # the role the marker points at goes away
+        for n in set(victims):
+            iam.delete_role(RoleName=n)
+            alive.discard(n)
+        for _ in range(2):
+            n = f"{rng.choice(stems)}new{created:03d}"
+            created += 1
+            iam.create_role(RoleName=n, AssumeRolePolicyDocument=TRUST)
+            alive.add(n)
+    assert len(seen) == len(set(seen)), "a role was listed twice"
+    assert stable <= set(seen), f"skipped: {sorted(stable - set(seen))}"
+    # PathPrefix is applied before paging: only the /p/ roles, in order, each once.
+    under = [r["RoleName"] for p in iam.get_paginator("list_roles").paginate(
+        PathPrefix="/p/", PaginationConfig={"PageSize": 7}) for r in p["Roles"]]
+    assert under == sorted(n for n in alive if n in names and len(n) % 2)
 
 def test_profile_and_policy_tags(iam: Any) -> None:
     iam.create_instance_profile(InstanceProfileName="tp", Tags=[{"Key": "a", "Value": "1"}])

@@ -19,7 +19,7 @@ from eucalite.services.iam.common import (
     require_user,
     user_shape,
 )
-from eucalite.services.iam.pagination import paginate, under_path
+from eucalite.services.iam.pagination import page_of, paginate
 from eucalite.services.registry import operation
 
 _group_arn = named_arn("group", "groups", "GroupName")
@@ -47,8 +47,7 @@ def get_group(ctx: CallContext, params: Params) -> dict[str, Any]:
 
 @operation("iam", "ListGroups", resources=list_arn("group"))
 def list_groups(ctx: CallContext, params: Params) -> dict[str, Any]:
-    rows = under_path(ctx.cloud.store.all("select * from groups where account_id = ?", [ctx.account_id]), params)
-    page, more = paginate(rows, params, key=lambda r: r["name"])
+    page, more = page_of(ctx.cloud.store, "groups", "account_id = ?", [ctx.account_id], params)
     return {"Groups": [group_shape(r) for r in page], **more}
 
 

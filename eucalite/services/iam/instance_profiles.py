@@ -20,7 +20,7 @@ from eucalite.services.iam.common import (
     require_role,
     role_shape,
 )
-from eucalite.services.iam.pagination import paginate, under_path
+from eucalite.services.iam.pagination import page_of, paginate
 from eucalite.services.registry import operation
 
 ROLES_PER_PROFILE = 1  # AWS's fixed quota
@@ -67,9 +67,7 @@ def get_instance_profile(ctx: CallContext, params: Params) -> dict[str, Any]:
 
 @operation("iam", "ListInstanceProfiles", resources=list_arn("instance-profile"))
 def list_instance_profiles(ctx: CallContext, params: Params) -> dict[str, Any]:
-    rows = under_path(ctx.cloud.store.all("select * from instance_profiles where account_id = ?",
-                                          [ctx.account_id]), params)
-    page, more = paginate(rows, params, key=lambda r: r["name"])
+    page, more = page_of(ctx.cloud.store, "instance_profiles", "account_id = ?", [ctx.account_id], params)
     return {"InstanceProfiles": [profile_shape(ctx, r) for r in page], **more}
 
 

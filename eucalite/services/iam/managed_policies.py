@@ -10,7 +10,7 @@ from eucalite.errors import delete_conflict, entity_exists, limit_exceeded, no_s
 from eucalite.services.context import CallContext
 from eucalite.services.iam import documents, tags
 from eucalite.services.iam.common import Params, Row, list_arn, new_id, now
-from eucalite.services.iam.pagination import paginate, under_path
+from eucalite.services.iam.pagination import page_of, paginate
 from eucalite.services.registry import operation
 
 MAX_VERSIONS = 5
@@ -101,13 +101,14 @@ def get_policy(ctx: CallContext, params: Params) -> dict[str, Any]:
 @operation("iam", "ListPolicies", resources=list_arn("policy"))
 def list_policies(ctx: CallContext, params: Params) -> dict[str, Any]:
     if params.get("Scope") == "AWS" or params.get("PolicyUsageFilter") == "PermissionsBoundary":
-        rows: list[Row] = []  # eucalite has no AWS managed policies and no permissions boundaries
+        # eucalite has no AWS managed policies and no permissions boundaries
+        page, more = paginate([], params, key=lambda r: r["name"])
     else:
-        rows = ctx.cloud.store.all("select * from managed_policies where account_id = ?", [ctx.account_id])
-    rows = under_path(rows, params)
-    if params.get("OnlyAttached"):
-        rows = [r for r in rows if attachment_count(ctx, r["id"])]
-    page, more = paginate(rows, params, key=lambda r: r["name"])
+        where = "account_id = ?"
+        if params.get("OnlyAttached"):
+            where += (" and exists (select 1 from policy_attachments a"
+                      " where a.policy_id = managed_policies.id)")
+        page, more = page_of(ctx.cloud.store, "managed_policies", where, [ctx.account_id], params)
     return {"Policies": [policy_shape(ctx, r) for r in page], **more}
 
 

@@ -18,7 +18,7 @@ from eucalite.services.iam.common import (
     require_role,
     role_shape,
 )
-from eucalite.services.iam.pagination import paginate, under_path
+from eucalite.services.iam.pagination import page_of
 from eucalite.services.registry import operation
 
 DEFAULT_MAX_SESSION_DURATION = 3600
@@ -64,8 +64,7 @@ def get_role(ctx: CallContext, params: Params) -> dict[str, Any]:
 
 @operation("iam", "ListRoles", resources=list_arn("role"))
 def list_roles(ctx: CallContext, params: Params) -> dict[str, Any]:
-    rows = under_path(ctx.cloud.store.all("select * from roles where account_id = ?", [ctx.account_id]), params)
-    page, more = paginate(rows, params, key=lambda r: r["name"])
+    page, more = page_of(ctx.cloud.store, "roles", "account_id = ?", [ctx.account_id], params)
     return {"Roles": [role_shape(r) for r in page], **more}
 
 

@@ -19,7 +19,7 @@ from eucalite.services.iam.common import (
     user_arn_of,
     user_shape,
 )
-from eucalite.services.iam.pagination import paginate, under_path
+from eucalite.services.iam.pagination import page_of, paginate
 from eucalite.services.registry import operation
 
 
@@ -53,8 +53,7 @@ def get_user(ctx: CallContext, params: Params) -> dict[str, Any]:
 
 @operation("iam", "ListUsers", resources=list_arn("user"))
 def list_users(ctx: CallContext, params: Params) -> dict[str, Any]:
-    rows = under_path(ctx.cloud.store.all("select * from users where account_id = ?", [ctx.account_id]), params)
-    page, more = paginate(rows, params, key=lambda r: r["name"])
+    page, more = page_of(ctx.cloud.store, "users", "account_id = ?", [ctx.account_id], params)
     return {"Users": [user_shape(r) for r in page], **more}
 
 
