@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import shlex
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,8 +18,8 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data-dir", type=Path, help="state directory (default: $EUCALITE_HOME or ~/.eucalite)")
 
 
-def _settings(args: argparse.Namespace, **extra: Any) -> Settings:
-    return load_settings({"data_dir": args.data_dir, **extra})
+def _settings(args: argparse.Namespace, running: bool = True, **extra: Any) -> Settings:
+    return load_settings({"data_dir": args.data_dir, **extra}, running=running)
 
 
 def setup_logging(settings: Settings, to_stderr: bool) -> None:
@@ -34,12 +36,30 @@ def setup_logging(settings: Settings, to_stderr: bool) -> None:
         root.addHandler(err)
 
 
+@contextlib.contextmanager
+def _without_numpy() -> Iterator[None]:
+    """sqlite-utils imports numpy and pandas at its own import whenever they are installed, only to map
+    their scalar types to column types; eucalite never stores numpy values, and numpy's import was ~100 ms
+    of `eucalite up`'s start. While the server's modules are imported the two read as absent (an
+    ImportError, which sqlite-utils expects); afterwards they import normally again."""
+    hidden = [m for m in ("numpy", "pandas") if m not in sys.modules]
+    for m in hidden:
+        sys.modules[m] = None  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        for m in hidden:
+            if sys.modules.get(m, 0) is None:
+                del sys.modules[m]
+
+
 def cmd_up(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from eucalite.app import build_app
-    from eucalite.bootstrap import bootstrap
-    from eucalite.cloud import Cloud
+    with _without_numpy():
+        from eucalite.app import build_app
+        from eucalite.bootstrap import bootstrap
+        from eucalite.cloud import Cloud
 
     overrides: dict[str, Any] = {
         "host": args.host, "port": args.port, "driver": args.driver,
@@ -47,7 +67,7 @@ def cmd_up(args: argparse.Namespace) -> int:
         "test_mode": True if args.test_mode else None,
         "seed_credentials": tuple(args.seed_credentials) if args.seed_credentials else None,
     }
-    settings = _settings(args, **overrides)
+    settings = _settings(args, running=False, **overrides)
     headless = args.no_tui or not sys.stdout.isatty()
     problem = _port_problem(settings.host, settings.port)
     if problem:
@@ -135,7 +155,13 @@ def _version() -> str:
         return "dev"
 
 
-def build_parser() -> argparse.ArgumentParser:
+BUILTIN_COMMANDS = frozenset({"up", "env", "ops"})
+
+
+def build_parser(with_extras: bool = True) -> argparse.ArgumentParser:
+    """The whole CLI; ``with_extras=False`` leaves out the sub-commands of ``commands.COMMAND_MODULES``
+    (importing them imports the packages they live in, e.g. every EC2 module for `image`), which
+    `main` does when the command is one of the built-in ones and they cannot matter."""
     parser = argparse.ArgumentParser(prog="eucalite", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -159,9 +185,10 @@ def build_parser() -> argparse.ArgumentParser:
     ops = sub.add_parser("ops", help="list implemented operations and their IAM actions")
     ops.set_defaults(func=cmd_ops)
 
-    from eucalite import commands
+    if with_extras:
+        from eucalite import commands
 
-    commands.register_all(sub, _common)
+        commands.register_all(sub, _common)
     return parser
 
 
@@ -176,7 +203,10 @@ def _duration(text: str) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    words = sys.argv[1:] if argv is None else argv
+    # `eucalite up ...`: the first word names a built-in command, so the other sub-commands' modules
+    # (and the services they import) are not needed to parse it; `up` imports what it serves itself.
+    args = build_parser(with_extras=not (words and words[0] in BUILTIN_COMMANDS)).parse_args(argv)
     try:
         return int(args.func(args) or 0)
     except KeyboardInterrupt:

@@ -112,7 +112,10 @@ def _coerce(name: str, value: Any, current: Any) -> Any:
     return value
 
 
-def load_settings(overrides: dict[str, Any] | None = None, environ: dict[str, str] | None = None) -> Settings:
+def load_settings(overrides: dict[str, Any] | None = None, environ: dict[str, str] | None = None,
+                  running: bool = True) -> Settings:
+    """running=True (client commands: env, metadata-url, ...) follows where `eucalite up` last listened;
+    `eucalite up` itself passes False, so settings.toml's host and port are what it binds."""
     env = os.environ if environ is None else environ
     base = Settings()
     values: dict[str, Any] = {}
@@ -122,7 +125,7 @@ def load_settings(overrides: dict[str, Any] | None = None, environ: dict[str, st
         values.update(tomllib.loads(file.read_text()))
     # Where `eucalite up` last listened, so `eucalite env` and friends find it without repeating flags.
     runtime = Path(data_dir) / RUNTIME_FILE
-    if runtime.exists():
+    if running and runtime.exists():
         values.update({k: v for k, v in json.loads(runtime.read_text()).items() if k in ("host", "port")})
     for f in fields(Settings):
         key = _ENV_PREFIX + f.name.upper()

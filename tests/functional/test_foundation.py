@@ -165,3 +165,37 @@ def test_request_log_names_each_decision_and_its_reason(cloud: LiveCloud) -> Non
     assert allowed and "decision=allow" in allowed[-1] and "Sid Zones" in allowed[-1]
     assert denied and "decision=deny" in denied[-1] and "no statement" in denied[-1]
     assert key["SecretAccessKey"] not in cloud.log()
+
+
+def test_settings_file_port_is_what_up_binds(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """endpoint.json guides client commands to a running cloud; it must not override settings for `up`."""
+    import sys
+
+    from tests.conftest import free_port, start_cloud
+
+    data = tmp_path / "data"
+    first = start_cloud(data)
+    first.stop()
+    wanted = free_port()
+    (data / "settings.toml").write_text(f"port = {wanted}\n")
+    proc = subprocess.Popen([sys.executable, "-m", "eucalite", "up", "--no-tui", "--data-dir", str(data)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        import socket
+        import time
+
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", wanted), timeout=0.2).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        else:
+            raise AssertionError(f"eucalite did not listen on the settings.toml port {wanted}")
+        env_out = subprocess.run([sys.executable, "-m", "eucalite", "env", "--data-dir", str(data)],
+                                 capture_output=True, text=True, check=True).stdout
+        assert f"127.0.0.1:{wanted}" in env_out
+    finally:
+        proc.terminate()
+        proc.wait(10)
