@@ -194,7 +194,22 @@ def test_identity_document_matches_and_verifies(walk: Walkthrough, instance: str
     cert = x509.load_pem_x509_certificate(pem)
     signature = base64.b64decode(http(url + "/latest/dynamic/instance-identity/signature")[1])
     cert.public_key().verify(signature, doc_text.encode(), padding.PKCS1v15(), hashes.SHA256())  # type: ignore[union-attr]
-    assert http(url + "/latest/dynamic/instance-identity/pkcs7")[0] == 200
+    # AWS's documented check: openssl smime verifies the PKCS7 signature over the document as served.
+    import shutil
+
+    pkcs7 = http(url + "/latest/dynamic/instance-identity/pkcs7")[1]
+    if shutil.which("openssl"):
+        import tempfile
+        from pathlib import Path
+
+        work = Path(tempfile.mkdtemp())
+        (work / "doc.json").write_text(doc_text)
+        (work / "cert.pem").write_bytes(pem)
+        (work / "sig.pem").write_text(f"-----BEGIN PKCS7-----\n{pkcs7}\n-----END PKCS7-----\n")
+        done = subprocess.run(["openssl", "smime", "-verify", "-in", str(work / "sig.pem"), "-inform", "PEM",
+                               "-content", str(work / "doc.json"), "-certfile", str(work / "cert.pem"),
+                               "-noverify"], capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
 
 
 def test_instance_without_profile_has_no_iam(walk: Walkthrough) -> None:
