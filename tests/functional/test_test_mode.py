@@ -60,6 +60,13 @@ def test_unregistered_image_ids_only_in_test_mode(make_cloud, cloud: LiveCloud) 
     ec2 = client(live, "ec2", key, secret, "us-east-1")
     inst = ec2.run_instances(ImageId="ami-12345678", MinCount=1, MaxCount=1, InstanceType="m1.small")["Instances"][0]
     assert inst["ImageId"] == "ami-12345678"
+    # moto-style suites launch AWS's own instance types; test mode accepts them.
+    for kind in ("t2.micro", "m5.large"):
+        assert ec2.run_instances(ImageId="ami-12345678", MinCount=1, MaxCount=1,
+                                 InstanceType=kind)["Instances"][0]["InstanceType"] == kind
+    with pytest.raises(ClientError) as no_such_type:
+        ec2.run_instances(ImageId="ami-12345678", MinCount=1, MaxCount=1, InstanceType="z9.gigantic")
+    assert no_such_type.value.response["Error"]["Code"] == "InvalidParameterValue"
     # Without test mode (the shared cloud), the same call is refused as on AWS.
     with pytest.raises(ClientError) as err:
         cloud.client("ec2").run_instances(ImageId="ami-12345678", MinCount=1, MaxCount=1)

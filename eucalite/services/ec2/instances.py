@@ -156,7 +156,7 @@ def _private_ip(ctx: CallContext, taken: set[str]) -> str:
 def spec_for(ctx_cloud: Any, row: dict[str, Any]) -> LaunchSpec:
     store = ctx_cloud.store
     image = store.one("select * from images where id = ?", [row["image_id"]]) or {}
-    vcpus, mem, _ = ctx_cloud.settings.instance_types.get(row["instance_type"], (1, 256, 5))
+    vcpus, mem, _ = instance_types.size_of(ctx_cloud.settings, row["instance_type"]) or (1, 256, 5)
     data = base64.b64decode(row["user_data"]) if row["user_data"] else b""
     return LaunchSpec(
         instance_id=row["id"], image=images.boot_image(store, image, row["kernel_id"], row["ramdisk_id"]),
@@ -446,7 +446,7 @@ async def start_instances(ctx: CallContext, params: dict[str, Any]) -> dict[str,
         previous = row["state"]
         if previous == "stopped":
             driver = _driver_for(ctx, row)
-            vcpus, mem, _ = ctx.cloud.settings.instance_types.get(row["instance_type"], (1, 256, 5))
+            vcpus, mem, _ = instance_types.size_of(ctx.cloud.settings, row["instance_type"]) or (1, 256, 5)
             cpu, ram = rt.node_capacity(driver)
             ucpu, uram = rt.used(driver.name)
             if ucpu + vcpus > cpu or uram + mem > ram:

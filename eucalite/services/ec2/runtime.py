@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from eucalite.nodes import make_drivers
 from eucalite.nodes.base import NodeDriver, NodeError, NodeState
+from eucalite.services.ec2 import instance_types
 from eucalite.services.ec2 import instances_repo as repo
 
 if TYPE_CHECKING:
@@ -109,18 +110,20 @@ class Ec2Runtime:
         return capacity
 
     def used(self, node: str) -> tuple[int, int]:
-        types = self.cloud.settings.instance_types
         cpu = ram = 0
         for row in repo.live_on_node(self.cloud.store, node):
-            if row["state"] in repo.ACTIVE_STATES and row["instance_type"] in types:
-                vcpus, mem, _ = types[row["instance_type"]]
-                cpu, ram = cpu + vcpus, ram + mem
+            size = instance_types.size_of(self.cloud.settings, row["instance_type"])
+            if row["state"] in repo.ACTIVE_STATES and size is not None:
+                cpu, ram = cpu + size[0], ram + size[1]
         return cpu, ram
 
     def place(self, zone: str | None, instance_type: str, count: int,
               reserved: dict[str, tuple[int, int]] | None = None) -> list[NodeDriver]:
         """Nodes for ``count`` instances (most free capacity first), or [] when they do not fit."""
-        vcpus, mem, _ = self.cloud.settings.instance_types[instance_type]
+        size = instance_types.size_of(self.cloud.settings, instance_type)
+        if size is None:
+            return []
+        vcpus, mem, _ = size
         nodes = [d for d in self.drivers.values() if zone is None or d.zone == zone]
         free: dict[str, list[int]] = {}
         for d in nodes:
