@@ -8,17 +8,20 @@ import sys
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from eucalite.demo import scenario
-from eucalite.demo.cloud import Target, choose, find_built, image_name
-from eucalite.demo.output import Printer
-from eucalite.demo.runner import Runner, StepFailed
+if TYPE_CHECKING:  # the demo's modules load when the demo runs, not when the CLI parser is built
+    from eucalite.demo.cloud import Target
+    from eucalite.demo.output import Printer
+    from eucalite.demo.runner import Runner
 
 
 def _image_facts(image: str, driver: str, workdir: Path) -> dict[str, Any]:
     """The image the walkthrough launches: the built guest image, or (memory driver, nothing built)
     placeholder files, since the memory driver boots nothing."""
+    from eucalite.demo.cloud import find_built, image_name
+    from eucalite.demo.runner import StepFailed
+
     built = find_built(image)
     if built is None and driver == "libvirt":
         raise StepFailed(f"the {image} image is not built: eucalite image build {image}")
@@ -38,6 +41,8 @@ def _image_facts(image: str, driver: str, workdir: Path) -> dict[str, Any]:
 
 def _account_name(runner: Runner, wanted: str) -> str:
     """account1 the first time; account1-2, -3, ... when an earlier run left account1 behind."""
+    from eucalite.demo import scenario
+
     listed = runner.execute(scenario.Command(("aws", "iam", "list-accounts"), "cloud-admin"),
                             ["aws", "iam", "list-accounts"])
     taken = {a.get("AccountName") for a in listed.data.get("Accounts", [])} if listed.rc == 0 else set()
@@ -49,6 +54,10 @@ def _account_name(runner: Runner, wanted: str) -> str:
 
 
 def run_demo(args: argparse.Namespace, printer: Printer) -> int:
+    from eucalite.demo import scenario
+    from eucalite.demo.cloud import choose
+    from eucalite.demo.runner import Runner, StepFailed
+
     p = printer
     p.line(p.bold("eucalite demo: the Eucalyptus 3.4 instance-profile walkthrough, with the aws CLI"))
     try:
@@ -90,6 +99,9 @@ def run_demo(args: argparse.Namespace, printer: Printer) -> int:
 
 
 def _finish(runner: Runner, target: Target, workdir: Path, p: Printer) -> None:
+    from eucalite.demo import scenario
+    from eucalite.demo.runner import StepFailed
+
     try:
         if runner.facts.get("instance_id"):
             p.section("Clean-up")
@@ -106,6 +118,8 @@ def _finish(runner: Runner, target: Target, workdir: Path, p: Printer) -> None:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    from eucalite.demo.output import Printer
+
     return run_demo(args, Printer(sys.stdout))
 
 

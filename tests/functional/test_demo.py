@@ -82,7 +82,9 @@ def test_demo_refuses_a_driver_the_running_cloud_does_not_use(cloud: LiveCloud, 
 def test_demo_with_the_tiny_guest_under_libvirt(tmp_path: Path) -> None:
     problems = libvirt_problems(load_settings({"data_dir": tmp_path}), "tiny")
     if problems:
-        pytest.skip("; ".join(problems))
+        from tests.vm.conftest import unavailable
+
+        unavailable("; ".join(problems))
     done = demo("--driver", "libvirt", "--image", "tiny", home=tmp_path / "home", timeout=600)
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr
     assert "$ aws ec2 get-console-output --instance-id i-" in done.stdout

@@ -26,6 +26,12 @@ pytestmark = pytest.mark.libvirt
 URI = "test:///default"
 
 
+def _require_libvirt():  # type: ignore[no-untyped-def]
+    from tests.vm.conftest import _libvirt
+
+    return _libvirt()
+
+
 def _driver(state_dir: Path, recorder: Recorder | None = None, name: str = "node-a") -> LibvirtDriver:
     driver = LibvirtDriver(name, "zone-a", URI, state_dir, poll_interval=0.05)
     if recorder is not None:
@@ -41,7 +47,7 @@ def _spec(iid: str, tmp_path: Path, disk: Path | None = None) -> LaunchSpec:
 
 @pytest.fixture(scope="module")
 def hv() -> Iterator[Any]:
-    libvirt = pytest.importorskip("libvirt", reason="libvirt-python is not installed (scripts/setup-host.sh)")
+    libvirt = _require_libvirt()
     conn = libvirt.open(URI)
     yield conn
     conn.close()

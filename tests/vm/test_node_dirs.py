@@ -21,9 +21,15 @@ pytestmark = pytest.mark.libvirt
 URI = "test:///default"
 
 
+def _require_libvirt():  # type: ignore[no-untyped-def]
+    from tests.vm.conftest import _libvirt
+
+    return _libvirt()
+
+
 @pytest.fixture(scope="module")
 def hv() -> Any:
-    libvirt = pytest.importorskip("libvirt", reason="libvirt-python is not installed (scripts/setup-host.sh)")
+    libvirt = _require_libvirt()
     conn = libvirt.open(URI)  # the test hypervisor forgets its domains when the last connection closes
     yield conn
     conn.close()
@@ -46,7 +52,7 @@ def test_default_node_dirs(tmp_path: Path) -> None:
 
 
 def test_make_drivers_records_the_owner_of_a_system_node_root(tmp_path: Path) -> None:
-    pytest.importorskip("libvirt")
+    _require_libvirt()
     settings = load_settings({"data_dir": tmp_path / "data", "driver": "libvirt", "libvirt_uri": "qemu:///system"},
                              environ={})
     root = node_state_root(settings, "qemu:///system")
