@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -75,16 +76,57 @@ def service(name: str) -> Service:
     return Service(name, ServiceModel(raw_model(name), service_name=name))
 
 
+def _model_stamp(name: str) -> str:
+    """What the merged model written for ``name`` depends on, cheaply: botocore's version, the file it
+    loads the model from (path, size, mtime) and the extras file's SHA-256. Computing it reads no model."""
+    import botocore
+
+    loader = Loader()
+    version = loader.determine_latest_version(name, "service-2")
+    source = "?"
+    for root in loader.search_paths:
+        for suffix in ("service-2.json", "service-2.json.gz"):
+            candidate = Path(root) / name / version / suffix
+            if candidate.exists():
+                st = candidate.stat()
+                source = f"{candidate} {st.st_size} {st.st_mtime_ns}"
+                break
+        if source != "?":
+            break
+    extras = hashlib.sha256((Path(__file__).parent / "models" / _EXTRAS[name]).read_bytes()).hexdigest()
+    return f"botocore {botocore.__version__}\nmodel {source}\nextras {extras}\n"
+
+
 def write_client_models(directory: Path) -> Path:
     """Write the merged models where botocore looks (AWS_DATA_PATH), so boto3 and the aws CLI learn the
-    Eucalyptus operations (e.g. `aws iam create-account`)."""
+    Eucalyptus operations (e.g. `aws iam create-account`).
+
+    Serializing the merged model costs tens of milliseconds, so it is only done when the stamp stored
+    beside it (``.stamp``: what the model depends on, plus the written file's size and mtime) differs."""
     for name in _EXTRAS:
+        stamp_file = directory / name / ".stamp"
+        stamp = _model_stamp(name)
+        try:
+            stored = stamp_file.read_text()
+        except OSError:
+            stored = ""
+        if stored.startswith(stamp):
+            target_line = stored[len(stamp):].strip()  # "<path> <size> <mtime_ns>"
+            try:
+                target = Path(target_line.rsplit(" ", 2)[0])
+                st = target.stat()
+                if target_line == f"{target} {st.st_size} {st.st_mtime_ns}":
+                    continue
+            except (OSError, ValueError):
+                pass
         raw = raw_model(name)
         target = directory / name / raw["metadata"]["apiVersion"] / "service-2.json"
         target.parent.mkdir(parents=True, exist_ok=True)
         text = json.dumps(raw)
         if not target.exists() or target.read_text() != text:
             target.write_text(text)
+        st = target.stat()
+        stamp_file.write_text(f"{stamp}{target} {st.st_size} {st.st_mtime_ns}\n")
     return directory
 
 
