@@ -21,6 +21,12 @@ from eucalite.bootstrap import admin_key
 from eucalite.cloud import Cloud
 from eucalite.config import load_settings
 
+# The tests drive the installed commands (`eucalite`, `aws`) as a user would; they are the ones installed
+# beside this interpreter (the virtualenv's bin), whether or not that virtualenv is activated.
+_BIN = str(Path(sys.executable).parent)
+if _BIN not in os.environ.get("PATH", "").split(os.pathsep):
+    os.environ["PATH"] = _BIN + os.pathsep + os.environ.get("PATH", "")
+
 
 def free_port() -> int:
     with socket.socket() as s:
