@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import json
 import subprocess
+from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
@@ -340,3 +341,41 @@ def test_dry_run_authorizes_and_does_nothing(cloud: LiveCloud, tmp_path) -> None
     with pytest.raises(ClientError) as denied:
         walk.ec2().run_instances(ImageId=walk.image_id, MinCount=1, MaxCount=1, DryRun=True)
     assert denied.value.response["Error"]["Code"] == "UnauthorizedOperation"
+
+
+def test_run_instances_authorizes_key_pair_and_security_groups(cloud: LiveCloud, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A policy can limit the key pairs and security groups a user launches with, as on AWS, where
+    RunInstances is authorized against every resource it uses (DryRun shows it without launching)."""
+    from tests.walkthrough import set_up
+
+    walk = set_up(cloud, tmp_path)
+    admin_ec2 = walk.ec2(walk.admin)
+    admin_ec2.create_key_pair(KeyName="allowed-key")
+    admin_ec2.create_key_pair(KeyName="other-key")
+    open_sg = admin_ec2.create_security_group(GroupName="open", Description="open")["GroupId"]
+    locked_sg = admin_ec2.create_security_group(GroupName="locked", Description="locked")["GroupId"]
+    policy = {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "ec2:RunInstances", "NotResource": "arn:aws:ec2:*:*:key-pair/*"},
+        {"Effect": "Allow", "Action": "ec2:RunInstances", "Resource": "arn:aws:ec2:*:*:key-pair/allowed-key"},
+        {"Effect": "Deny", "Action": "ec2:RunInstances", "Resource": f"arn:aws:ec2:*:*:security-group/{locked_sg}"},
+    ]}
+    ec2 = cloud.client("ec2", make_user(cloud, walk.admin, "launcher", policy))
+
+    def outcome(**kw: Any) -> str:
+        with pytest.raises(ClientError) as err:
+            ec2.run_instances(ImageId=walk.image_id, MinCount=1, MaxCount=1, DryRun=True, **kw)
+        return str(err.value.response["Error"]["Code"])
+
+    assert outcome(KeyName="allowed-key") == "DryRunOperation"
+    assert outcome(KeyName="other-key") == "UnauthorizedOperation"
+    assert outcome(KeyName="allowed-key", SecurityGroupIds=[open_sg]) == "DryRunOperation"
+    assert outcome(KeyName="allowed-key", SecurityGroupIds=[locked_sg]) == "UnauthorizedOperation"
+    assert outcome(SecurityGroups=["locked"]) == "UnauthorizedOperation"
+    assert outcome(SecurityGroups=["open", "locked"]) == "UnauthorizedOperation"
+    # The refusal names the resource that was not allowed.
+    with pytest.raises(ClientError) as err:
+        ec2.run_instances(ImageId=walk.image_id, MinCount=1, MaxCount=1, KeyName="other-key")
+    message = err.value.response["Error"]["Message"].rsplit(" ", 1)[-1]
+    decoded = cloud.client("sts", walk.admin).decode_authorization_message(EncodedMessage=message)
+    assert "key-pair/other-key" in json.loads(decoded["DecodedMessage"])["context"]["resource"]
+    assert instance_count(admin_ec2) == 0

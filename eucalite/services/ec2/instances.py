@@ -179,9 +179,14 @@ def _choose_nodes(rt: Ec2Runtime, zone: str | None, itype: str, lo: int, hi: int
 
 
 def _run_resources(ctx: CallContext, params: dict[str, Any]) -> list[str]:
+    """Every resource RunInstances touches is authorized, as on AWS: a policy may limit the images,
+    key pairs or security groups a user launches with (each ARN must be allowed)."""
     out = [arn(ctx, "instance", "*")]
     if params.get("ImageId"):
         out.append(image_arn(ctx, params["ImageId"]))
+    if params.get("KeyName"):
+        out.append(arn(ctx, "key-pair", params["KeyName"]))
+    out.extend(security_groups.launch_arns(ctx, params.get("SecurityGroups"), params.get("SecurityGroupIds")))
     return out
 
 

@@ -60,6 +60,20 @@ def resolve(ctx: CallContext, names: list[str] | None, group_ids: list[str] | No
     return list({g["id"]: g for g in out}.values())
 
 
+def launch_arns(ctx: CallContext, names: list[str] | None, group_ids: list[str] | None) -> list[str]:
+    """The security-group ARNs a RunInstances request is authorized against, as AWS does: the named
+    groups by id (the default group when none is named). Read-only: names that do not resolve are left
+    to `resolve`, which reports them after authorization."""
+    store = ctx.cloud.store
+    found = list(group_ids or [])
+    wanted = list(names or []) or ([] if found else ["default"])
+    for name in wanted:
+        row = store.one("select id from security_groups where account_id = ? and name = ?", [ctx.account_id, name])
+        if row is not None:
+            found.append(row["id"])
+    return [arn(ctx, "security-group", gid) for gid in dict.fromkeys(found)]
+
+
 def allows_ssh(store: Store, group_ids: list[str]) -> bool:
     """Whether any group lets the world (a CIDR) reach tcp/22: then the node forwards an SSH port."""
     if not group_ids:
