@@ -118,6 +118,10 @@ def cmd_env(args: argparse.Namespace) -> int:
         print(f"eucalite: no cloud in {settings.data_dir}; start one with `eucalite up`", file=sys.stderr)
         return 1
     cloud = Cloud(settings)
+    if cloud.identities.account_by_name(args.account) is None:
+        print(f"eucalite: no account {args.account} in {settings.data_dir} (aws iam list-accounts lists them)",
+              file=sys.stderr)
+        return 1
     key = admin_key(cloud, args.account, args.user)
     if key is None:
         print(f"eucalite: no active key for user {args.user} in account {args.account}", file=sys.stderr)

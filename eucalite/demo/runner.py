@@ -185,8 +185,9 @@ class Runner:
         for outcome, check in cmd.checks:
             problem = check(result, self.facts)
             if problem is None:
+                if self.held[outcome] is None:  # several commands may confirm one outcome: say it once
+                    self.p.ok(OUTCOMES[outcome])
                 self.held[outcome] = self.held[outcome] is not False
-                self.p.ok(OUTCOMES[outcome])
             else:
                 self.held[outcome] = False
                 self.failures[outcome] = problem

@@ -226,7 +226,7 @@ def sections(guest: str) -> list[Section]:
                     save={"image_id": r"re:IMAGE\t(emi-\w+)\tmachine"},
                     when=lambda f: not f.get("image_id"), note="registered once, public (launch permission all)"),
         )),
-        Section("1. The admin of {account} creates user01 with an access key and an EC2 + PassRole policy", (
+        Section("2. The admin of {account} creates user01 with an access key and an EC2 + PassRole policy", (
             Command(("aws", "iam", "create-user", "--user-name", "user01"), "account-admin"),
             Command(("aws", "iam", "put-user-policy", "--user-name", "user01", "--policy-name", "ec2-and-passrole",
                      "--policy-document", "file://user01-policy.json"), "account-admin"),
@@ -234,7 +234,7 @@ def sections(guest: str) -> list[Section]:
                     save={"user01_key": "AccessKey.AccessKeyId", "user01_secret": "AccessKey.SecretAccessKey"},
                     show=mask_json),
         ), files=("user01-policy.json",)),
-        Section("2. The account admin creates the role, uploads its policy, wraps it in an instance profile", (
+        Section("3. The account admin creates the role, uploads its policy, wraps it in an instance profile", (
             Command(("aws", "iam", "create-role", "--role-name", ROLE, "--assume-role-policy-document",
                      "file://ec2-trust.json"), "account-admin", save={"role_arn": "Role.Arn"}),
             Command(("aws", "iam", "put-role-policy", "--role-name", ROLE, "--policy-name", ROLE_POLICY_NAME,
@@ -250,7 +250,7 @@ def sections(guest: str) -> list[Section]:
             Command(("aws", "iam", "list-instance-profiles", "--path-prefix", "/"), "account-admin",
                     checks=(("profile", profile_holds_role),)),
         ), files=("ec2-trust.json", "describe-az.json")),
-        Section("3. user01 launches an instance with the instance profile", (
+        Section("4. user01 launches an instance with the instance profile", (
             Command(("aws", "ec2", "create-key-pair", "--key-name", KEY_NAME, "--query", "KeyMaterial",
                      "--output", "text"), "user01", stdout_to=f"{KEY_NAME}.pem"),
             Command(("aws", "ec2", "authorize-security-group-ingress", "--group-name", "default", "--protocol", "tcp",
@@ -271,7 +271,7 @@ def sections(guest: str) -> list[Section]:
 def _guest_section(guest: str) -> Section:
     if guest == "metadata":
         creds = "{metadata_url}/latest/meta-data/iam/security-credentials/"
-        return Section("4. Inside the instance (memory driver: from the host, through the instance's metadata URL)", (
+        return Section("5. Inside the instance (memory driver: from the host, through the instance's metadata URL)", (
             Command(("eucalite", "metadata-url", "{instance_id}"), save={"metadata_url": ""},
                     note="export AWS_EC2_METADATA_SERVICE_ENDPOINT=$(eucalite metadata-url {instance_id})"),
             Command(("curl", "-s", creds), checks=(("credentials", role_listed),)),
@@ -288,7 +288,7 @@ def _guest_section(guest: str) -> Section:
         done, creds = r"EUCALITE-AWS-RUN rc=", r"EUCALITE-CREDS role=" + ROLE + r" key=ASIA"
         daz, run = r"EUCALITE-AWS-DAZ rc=0", r"\(UnauthorizedOperation\) when calling the RunInstances operation"
         timeout = 900.0
-    return Section(f"4. Inside the guest ({guest} image under libvirt: its serial console, via GetConsoleOutput)", (
+    return Section(f"5. Inside the guest ({guest} image under libvirt: its serial console, via GetConsoleOutput)", (
         Command(("aws", "ec2", "get-console-output", "--instance-id", "{instance_id}", "--output", "text",
                  "--query", "Output"), "user01", until=console_has(done, "finished round"), timeout=timeout,
                 show=marker_lines,
