@@ -4,6 +4,7 @@ reason, never a made-up number."""
 
 from __future__ import annotations
 
+import base64
 import importlib.util
 import re
 import time
@@ -13,7 +14,6 @@ from benchkit.report import Result, skipped, verdict
 from benchkit.scenario import ROLE_POLICY, call, eucalite_admin, tag
 from benchkit.servers import start_eucalite
 
-REPO = Path(__file__).resolve().parents[2]
 GOALS = {"tiny": ("P4", "tiny-guest-run-to-role-credentials", 5.0),
          "debian": ("P4b", "debian-guest-run-to-role-credentials", 45.0)}
 # What each image prints once it has called the cloud's API with the role's credentials.
@@ -25,10 +25,10 @@ def missing(kind: str, enabled: bool) -> str | None:
         return "needs --guests"
     if importlib.util.find_spec("libvirt") is None:
         return "libvirt-python is not installed (scripts/setup-host.sh)"
-    from eucalite.images.artifacts import load_built
+    from eucalite.demo.cloud import find_built
 
-    if load_built(REPO / "images" / kind / "build") is None:
-        return f"no intact build in images/{kind}/build (python -m eucalite.images build {kind})"
+    if find_built(kind) is None:
+        return f"no intact build of the {kind} image (eucalite image build {kind})"
     try:
         import libvirt
 
@@ -43,9 +43,10 @@ def run_one(kind: str, work: Path, timeout: float) -> float:
     import subprocess
     import sys
 
-    from eucalite.images.artifacts import load_built
+    from eucalite.demo.cloud import find_built
+    from eucalite.demo.scenario import DEBIAN_USER_DATA
 
-    built = load_built(REPO / "images" / kind / "build")
+    built = find_built(kind)
     assert built is not None
     data = Path("/var/tmp") / f"eucalite-bench-{kind}-{time.time_ns()}"  # QEMU (libvirt-qemu) must reach it
     data.mkdir(parents=True)
@@ -69,12 +70,13 @@ def run_one(kind: str, work: Path, timeout: float) -> float:
         call(admin, "iam", "AddRoleToInstanceProfile", {"InstanceProfileName": "bench-guest",
                                                          "RoleName": "bench-guest"})
         t0 = time.perf_counter()
-        body = call(admin, "ec2", "RunInstances", {"ImageId": image_id, "MinCount": 1, "MaxCount": 1,
-                                                   "InstanceType": "m1.small" if kind == "tiny" else "m1.large",
-                                                   "IamInstanceProfile": {"Arn": profile_arn}})
+        params = {"ImageId": image_id, "MinCount": 1, "MaxCount": 1,
+                  "InstanceType": "m1.small" if kind == "tiny" else "m1.xlarge",
+                  "IamInstanceProfile": {"Arn": profile_arn}}
+        if kind == "debian":  # the walkthrough's script: role credentials, then the aws CLI, on the console
+            params["UserData"] = base64.b64encode(DEBIAN_USER_DATA.format(image_id=image_id).encode()).decode()
+        body = call(admin, "ec2", "RunInstances", params)
         iid = tag(body, "instanceId")[0]
-        import base64
-
         try:
             while time.perf_counter() - t0 < timeout:
                 out_xml = call(admin, "ec2", "GetConsoleOutput", {"InstanceId": iid})
