@@ -105,3 +105,21 @@ def test_trust_policy_naming_a_missing_principal_is_malformed(cloud: LiveCloud) 
     # Accounts this cloud does not hold cannot be checked and are accepted, as is a bare account id.
     assert iam.create_role(RoleName="r3", AssumeRolePolicyDocument=trust_for("arn:aws:iam::111122223333:user/x"))
     assert iam.create_role(RoleName="r4", AssumeRolePolicyDocument=trust_for(account_id))
+
+
+def test_list_marker_not_issued_by_us_is_invalid(cloud: LiveCloud) -> None:
+    """A Marker the server never issued is AWS's ValidationError "Invalid Marker.", not the first page
+    again (which would make a client that echoes a corrupted marker loop forever)."""
+    _, admin = cloud.new_account("fid-marker")
+    iam = cloud.client("iam", admin)
+    for i in range(3):
+        iam.create_role(RoleName=f"r{i}", AssumeRolePolicyDocument=_doc(**TRUST))
+    first = iam.list_roles(MaxItems=2)
+    assert first["IsTruncated"] is True
+    rest = iam.list_roles(MaxItems=2, Marker=first["Marker"])
+    assert [r["RoleName"] for r in first["Roles"] + rest["Roles"]] == ["r0", "r1", "r2"]
+    for bad in ("!!!", "Zm9vYmFy", first["Marker"][:-2] + "#!"):
+        with pytest.raises(ClientError) as err:
+            iam.list_roles(Marker=bad)
+        assert _error(err) == ("ValidationError", "Invalid Marker.")
+        assert err.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400

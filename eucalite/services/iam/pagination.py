@@ -20,15 +20,23 @@ T = TypeVar("T")
 DEFAULT_MAX_ITEMS = 100  # AWS's default when MaxItems is absent
 
 
+_TAG = "m1:"  # every marker we issue starts so; anything else a client sends is not one of ours
+
+
 def _encode(key: str) -> str:
-    return base64.urlsafe_b64encode(key.encode()).decode()
+    return base64.urlsafe_b64encode((_TAG + key).encode()).decode()
 
 
 def _decode(marker: str) -> str:
+    """The sort key a marker names; AWS's ValidationError "Invalid Marker." for anything we did not issue
+    (strict base64: the lenient decoder would drop junk characters and restart from the first page)."""
     try:
-        return base64.urlsafe_b64decode(marker.encode()).decode()
+        text = base64.b64decode(marker.encode(), altchars=b"-_", validate=True).decode()
     except (binascii.Error, UnicodeDecodeError, ValueError):
-        raise validation_error("Invalid Marker.") from None
+        text = ""
+    if not text.startswith(_TAG):
+        raise validation_error("Invalid Marker.")
+    return text[len(_TAG):]
 
 
 def paginate(items: Sequence[T], params: dict[str, Any], key: Callable[[T], str]) -> tuple[list[T], dict[str, Any]]:
