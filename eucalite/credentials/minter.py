@@ -7,7 +7,6 @@ without any server-side session table: validation stays stateless.
 from __future__ import annotations
 
 import base64
-import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -22,7 +21,7 @@ def temporary_key_id(account_id: str) -> str:
     """ASIA + 8 base32 chars of the account number (40 bits holds any 12-digit id) + 8 random chars."""
     n = int(account_id)
     encoded = "".join(_B32[(n >> (5 * i)) & 31] for i in reversed(range(8)))
-    return "ASIA" + encoded + "".join(secrets.choice(_B32) for _ in range(8))
+    return "ASIA" + encoded + ids.random_text(_B32, 8)
 
 
 def account_of_temporary_key(key_id: str) -> str | None:
