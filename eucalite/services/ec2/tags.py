@@ -51,9 +51,11 @@ def tag_list(tags: dict[str, str]) -> list[dict[str, str]]:
 
 def put_tags(db: sqlite_utils.Database, resource_id: str, resource_type: str, account_id: str,
              tags: dict[str, str]) -> None:
-    for key, value in tags.items():
-        db["tags"].upsert({"resource_id": resource_id, "resource_type": resource_type, "account_id": account_id,
-                           "key": key, "value": value}, pk=("resource_id", "key"))
+    # Plain SQL: sqlite-utils' upsert introspects the table (PRAGMA table_info) on every call.
+    db.conn.executemany(
+        "insert into tags (resource_id, resource_type, account_id, key, value) values (?, ?, ?, ?, ?) "
+        "on conflict (resource_id, key) do update set value = excluded.value",
+        [(resource_id, resource_type, account_id, key, value) for key, value in tags.items()])
     count = next(db.query("select count(*) as n from tags where resource_id = ? and key not like 'euca:%'",
                           [resource_id]))["n"]
     if count > MAX_TAGS:
