@@ -16,6 +16,7 @@ from eucalite.wire.request import WireRequest
 ALGORITHM = "AWS4-HMAC-SHA256"
 EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
 _AUTH_RE = re.compile(r"\s*(\w+)\s*=\s*([^,]*)")
+_AMZ_DATE_RE = re.compile(r"(\d{4})(\d\d)(\d\d)T(\d\d)(\d\d)(\d\d)Z", re.ASCII)
 
 
 @dataclass(frozen=True)
@@ -35,7 +36,13 @@ class SigV4Parts:
         return f"{self.date}/{self.region}/{self.service}/aws4_request"
 
     def timestamp(self) -> datetime:
-        return datetime.strptime(self.amz_date, "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
+        """The X-Amz-Date; ValueError when it is not YYYYMMDDTHHMMSSZ or not a real time (as strptime, which
+        cost several times more per request)."""
+        m = _AMZ_DATE_RE.fullmatch(self.amz_date)
+        if m is None:
+            raise ValueError(f"not an X-Amz-Date: {self.amz_date!r}")
+        year, month, day, hour, minute, second = map(int, m.groups())
+        return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
 
 
 def _split_credential(credential: str) -> tuple[str, str, str, str]:
