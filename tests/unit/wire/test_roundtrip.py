@@ -31,7 +31,10 @@ def example(shape: Shape, depth: int = 0) -> Any:
     if isinstance(shape, StructureShape):
         if depth > 4:
             return {}
-        return {name: example(member, depth + 1) for name, member in shape.members.items()}
+        members = shape.members.items()
+        if shape.is_tagged_union:  # exactly one member may be set (newer models have unions in IAM)
+            members = list(members)[:1]
+        return {name: example(member, depth + 1) for name, member in members}
     if isinstance(shape, ListShape):
         return [] if depth > 4 else [example(shape.member, depth + 1)]
     if isinstance(shape, MapShape):
