@@ -379,3 +379,28 @@ def test_run_instances_authorizes_key_pair_and_security_groups(cloud: LiveCloud,
     decoded = cloud.client("sts", walk.admin).decode_authorization_message(EncodedMessage=message)
     assert "key-pair/other-key" in json.loads(decoded["DecodedMessage"])["context"]["resource"]
     assert instance_count(admin_ec2) == 0
+
+
+def test_cloud_admin_describes_every_account_with_verbose(cloud: LiveCloud, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """`euca-describe-instances verbose` (Eucalyptus): the cloud admin sees all accounts' instances; for
+    anyone else "verbose" is just a malformed instance id, as on AWS."""
+    from tests.walkthrough import set_up
+
+    walk = set_up(cloud, tmp_path)
+    iid = walk.launch()
+    root = cloud.client("ec2", cloud.admin_creds())
+    everything = root.describe_instances(InstanceIds=["verbose"])["Reservations"]
+    owners = {r["OwnerId"] for r in everything}
+    assert walk.account_id in owners
+    assert iid in {i["InstanceId"] for r in everything for i in r["Instances"]}
+    assert iid not in {i["InstanceId"] for r in root.describe_instances()["Reservations"] for i in r["Instances"]}
+    one = root.describe_instances(InstanceIds=["verbose", iid])["Reservations"]
+    assert [(r["OwnerId"], [i["InstanceId"] for i in r["Instances"]]) for r in one] == [(walk.account_id, [iid])]
+    with pytest.raises(ClientError) as missing:
+        root.describe_instances(InstanceIds=["verbose", "i-00000000"])
+    assert missing.value.response["Error"]["Code"] == "InvalidInstanceID.NotFound"
+    for creds in (walk.admin, walk.user01):
+        with pytest.raises(ClientError) as err:
+            walk.ec2(creds).describe_instances(InstanceIds=["verbose"])
+        assert err.value.response["Error"]["Code"] == "InvalidInstanceID.Malformed"
+    walk.ec2().terminate_instances(InstanceIds=[iid])

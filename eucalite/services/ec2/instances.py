@@ -326,8 +326,28 @@ def _filters(tags: dict[str, dict[str, str]]) -> dict[str, Any]:
     }
 
 
+def _every_account(ctx: CallContext, instance_ids: list[str]) -> list[dict[str, Any]]:
+    """Eucalyptus's `euca-describe-instances verbose`: the cloud admin sees every account's instances
+    (each reservation's OwnerId says whose); further ids narrow it, and must exist in some account."""
+    rows = repo.visible(ctx.cloud, ctx.cloud.store.all(
+        "select * from instances order by launch_time, ami_launch_index, id"))
+    wanted = [i for i in dict.fromkeys(instance_ids) if i != "verbose"]
+    if not wanted:
+        return rows
+    for iid in wanted:
+        if not well_formed(iid, ("i",)):
+            raise ServiceError("InvalidInstanceID.Malformed", f'Invalid id: "{iid}"')
+    by_id = {r["id"]: r for r in rows}
+    missing = [i for i in wanted if i not in by_id]
+    if missing:
+        raise _not_found(missing)
+    return [by_id[i] for i in wanted]
+
+
 def _selected(ctx: CallContext, params: dict[str, Any]) -> list[dict[str, Any]]:
-    if params.get("InstanceIds"):
+    if "verbose" in (params.get("InstanceIds") or []) and ctx.caller.is_cloud_admin:
+        rows = _every_account(ctx, params["InstanceIds"])
+    elif params.get("InstanceIds"):
         rows = require_instances(ctx, params["InstanceIds"])
     else:
         rows = repo.visible(ctx.cloud, repo.of_account(ctx.cloud.store, ctx.account_id))
@@ -337,7 +357,7 @@ def _selected(ctx: CallContext, params: dict[str, Any]) -> list[dict[str, Any]]:
 
 @operation("ec2", "DescribeInstances")
 def describe_instances(ctx: CallContext, params: dict[str, Any]) -> dict[str, Any]:
-    if params.get("InstanceIds") and params.get("MaxResults") is not None:
+    if [i for i in params.get("InstanceIds") or [] if i != "verbose"] and params.get("MaxResults") is not None:
         raise ServiceError("InvalidParameterCombination",
                            "The parameter instancesSet cannot be used with the parameter maxResults")
     rows, token = page(_selected(ctx, params), params, "instances")
