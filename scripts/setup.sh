@@ -1,19 +1,22 @@
 #!/usr/bin/env bash
 # One command for a fresh Debian/Ubuntu machine: host packages and libvirt (scripts/setup-host.sh),
 # a virtualenv with eucalite and its test tools, and the guest images. Idempotent: a second run only
-# checks. Usage: scripts/setup.sh [--no-images] [--no-debian-image]
+# checks. Usage: scripts/setup.sh [--no-images] [--no-debian-image] [--bench]
+# --bench also installs what scripts/bench.py needs: wrk and the `bench` extra (moto[server], py-spy).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 VENV=${EUCALITE_VENV:-$ROOT/.venv}
 IMAGES=1
 DEBIAN_IMAGE=1
+BENCH=0
 for arg in "$@"; do
     case $arg in
         --no-images) IMAGES=0 ;;
         --no-debian-image) DEBIAN_IMAGE=0 ;;
         --debian-image) DEBIAN_IMAGE=1 ;;  # the default now; kept for old scripts
-        *) echo "usage: $0 [--no-images] [--no-debian-image]" >&2; exit 2 ;;
+        --bench) BENCH=1 ;;
+        *) echo "usage: $0 [--no-images] [--no-debian-image] [--bench]" >&2; exit 2 ;;
     esac
 done
 
@@ -49,6 +52,18 @@ else
     "$VENV/bin/python" -m pip install -q --upgrade pip
     "$VENV/bin/python" -m pip install -q -e "$ROOT[test,libvirt]"
     cp "$ROOT/pyproject.toml" "$VENV/.installed-pyproject"
+fi
+if [ "$BENCH" = 1 ]; then
+    if ! command -v wrk >/dev/null; then
+        say "installing wrk (the benchmarks' load generator)"
+        as_root apt-get install -y -q wrk || { as_root apt-get update -q && as_root apt-get install -y -q wrk; }
+    fi
+    if "$VENV/bin/python" -c 'import moto, pyinstrument' 2>/dev/null; then
+        say "benchmark tools already installed"
+    else
+        say "pip install -e .[bench] (moto[server] as the peer, profilers)"
+        "$VENV/bin/python" -m pip install -q -e "$ROOT[bench]"
+    fi
 fi
 
 # 5. Guest images, built from Debian packages through the host's own apt configuration into the
