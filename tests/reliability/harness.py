@@ -99,13 +99,18 @@ class InProcessCloud:
         self.app = build_app(self.cloud)
         self.client = TestClient(self.app, base_url=f"http://{HOST}", raise_server_exceptions=False)
         self.client.__enter__()  # runs the lifespan: rotation, node driver
-        key = admin_key(self.cloud)
+        # The app's store connection belongs to the TestClient's event-loop thread. Reads from this (the
+        # test's) thread go through a connection of their own: sharing one sqlite3 connection across threads
+        # deadlocks when a write's trigger calls back into Python while the other thread holds the GIL.
+        self.reader = Cloud(Settings(data_dir=data_dir, **settings), in_memory=False)
+        key = admin_key(self.reader)
         assert key is not None
         self.admin = Key(key.id, key.secret)
 
     def close(self) -> None:
         with contextlib.suppress(Exception):
             self.client.__exit__(None, None, None)
+        self.reader.close()
         self.cloud.close()
 
     # -- raw requests ---------------------------------------------------------------------------------------
@@ -130,7 +135,7 @@ class InProcessCloud:
 
         name = f"{prefix}-{uuid.uuid4().hex[:8]}"
         self.ok("iam", "CreateAccount", AccountName=name)
-        key = admin_key(self.cloud, name)
+        key = admin_key(self.reader, name)
         assert key is not None
         return name, key.account_id, Key(key.id, key.secret)
 

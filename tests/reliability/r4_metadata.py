@@ -91,7 +91,7 @@ def _launch(cloud: InProcessCloud, key: Key, account_id: str, role: str, image: 
                          InstanceType="m1.small", **{"IamInstanceProfile.Name": role}, **extra), "instanceId")
     deadline = time.monotonic() + 20
     while True:
-        row = c.cloud.store.one("select state, metadata_port, private_ip from instances where id = ?", [iid])
+        row = c.reader.store.one("select state, metadata_port, private_ip from instances where id = ?", [iid])
         if row and row["state"] == "running" and row["metadata_port"]:
             break
         if time.monotonic() > deadline:
