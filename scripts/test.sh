@@ -9,4 +9,4 @@ cd "$ROOT"
 echo "[test] ruff"
 "$VENV/bin/ruff" check eucalite tests scripts
 echo "[test] pytest"
-exec "$VENV/bin/python" -m pytest -q "$@"
+exec "$VENV/bin/python" -m pytest -q --durations=20 "$@"
