@@ -100,6 +100,7 @@ def get_policy(ctx: CallContext, params: Params) -> dict[str, Any]:
 
 @operation("iam", "ListPolicies", resources=list_arn("policy"))
 def list_policies(ctx: CallContext, params: Params) -> dict[str, Any]:
+    page: list[Row]
     if params.get("Scope") == "AWS" or params.get("PolicyUsageFilter") == "PermissionsBoundary":
         # eucalite has no AWS managed policies and no permissions boundaries
         page, more = paginate([], params, key=lambda r: r["name"])
