@@ -14,7 +14,7 @@ import logging
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual.app import App, ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.widgets import Footer, Header, TabbedContent, TabPane
 
@@ -71,7 +71,7 @@ class EucaliteDashboard(App[int]):
     CSS_PATH = "eucalite.tcss"
     TITLE = "eucalite"
     ENABLE_COMMAND_PALETTE = False
-    BINDINGS: ClassVar[list[Binding]] = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         *(Binding(str(n), f"show('{name}')", label, show=False) for n, (name, label, _) in enumerate(TABS, 1)),
         Binding("q", "quit", "Quit"),
         Binding("ctrl+c", "quit", "Quit", show=False, priority=True),
