@@ -8,5 +8,7 @@ bash "$ROOT/scripts/setup.sh" ${EUCALITE_SETUP_ARGS:-}
 cd "$ROOT"
 echo "[test] ruff"
 "$VENV/bin/ruff" check eucalite tests scripts
+echo "[test] mypy"
+"$VENV/bin/mypy" eucalite
 echo "[test] pytest"
 exec "$VENV/bin/python" -m pytest -q --durations=20 "$@"

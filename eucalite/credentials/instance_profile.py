@@ -116,14 +116,14 @@ class InstanceCredentials:
         rotate_at = expires - cloud.settings.rotation_lead_for(ttl)
         event = "rotated" if rotation else "minted"
         with cloud.store.transaction() as db:
-            db["instance_credentials"].upsert({
+            db.table("instance_credentials").upsert({
                 "instance_id": inst["id"], "account_id": inst["account_id"], "role_arn": role_arn,
                 "profile_arn": inst["profile_arn"], "access_key_id": minted.access_key_id,
                 "secret": cloud.store.box.seal(minted.secret_access_key, minted.access_key_id),
                 "token": minted.token, "issued": issued, "expires": expires, "rotate_at": rotate_at,
                 "code": "Success", "message": "",
             }, pk="instance_id")
-            db["credential_history"].insert({"instance_id": inst["id"], "account_id": inst["account_id"],
+            db.table("credential_history").insert({"instance_id": inst["id"], "account_id": inst["account_id"],
                                              "event": event, "access_key_id": minted.access_key_id,
                                              "issued": issued, "expires": expires, "at": now, "reason": ""})
         log.info("credentials %s for %s role %s key %s expires %s", event, inst["id"], role["name"],
@@ -137,12 +137,12 @@ class InstanceCredentials:
     def _record_failure(self, inst: dict[str, Any], role_arn: str, code: str, message: str, now: float) -> None:
         # Retry soon rather than never: the admin may fix the trust policy.
         with self.cloud.store.transaction() as db:
-            db["instance_credentials"].upsert({
+            db.table("instance_credentials").upsert({
                 "instance_id": inst["id"], "account_id": inst["account_id"], "role_arn": role_arn,
                 "profile_arn": inst["profile_arn"], "access_key_id": "", "secret": "", "token": "",
                 "issued": now, "expires": now, "rotate_at": now + 30, "code": code, "message": message,
             }, pk="instance_id")
-            db["credential_history"].insert({"instance_id": inst["id"], "account_id": inst["account_id"],
+            db.table("credential_history").insert({"instance_id": inst["id"], "account_id": inst["account_id"],
                                              "event": "failed", "access_key_id": "", "issued": now,
                                              "expires": now, "at": now, "reason": message})
         log.warning("no credentials for %s: %s", inst["id"], message)
@@ -157,8 +157,8 @@ class InstanceCredentials:
             return
         now = self.cloud.clock.time()
         with self.cloud.store.transaction() as db:
-            db["instance_credentials"].delete(instance_id)
-            db["credential_history"].insert({"instance_id": instance_id, "account_id": row["account_id"],
+            db.table("instance_credentials").delete(instance_id)
+            db.table("credential_history").insert({"instance_id": instance_id, "account_id": row["account_id"],
                                              "event": "revoked", "access_key_id": row["access_key_id"],
                                              "issued": now, "expires": now, "at": now, "reason": reason})
         self.cloud.events.publish(Event("credentials-revoked", time.time(), {"instance_id": instance_id,

@@ -158,9 +158,9 @@ class Runner:
                 time.sleep(1.0)
                 result = self.execute(cmd, argv)
         if cmd.stdout_to:
-            path = self.workdir / cmd.stdout_to
-            path.write_text(result.stdout)
-            path.chmod(0o600)
+            out_file = self.workdir / cmd.stdout_to
+            out_file.write_text(result.stdout)
+            out_file.chmod(0o600)
             shown = ""
         else:
             shown = cmd.show(result.stdout) if cmd.show else result.stdout

@@ -49,7 +49,7 @@ def register_built(cloud: Any, image: str, built: BuiltImage) -> tuple[list[dict
                         cmdline=built.kernel_cmdline, link=True)
     machine = rows[-1]
     with cloud.store.transaction() as db:
-        db["images"].update(machine["id"], {"description": DESCRIPTION_PREFIX + digest})
+        db.table("images").update(machine["id"], {"description": DESCRIPTION_PREFIX + digest})
     machine["description"] = DESCRIPTION_PREFIX + digest
     return rows, True
 

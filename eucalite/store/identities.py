@@ -40,7 +40,7 @@ class Identities:
     def create_account(self, name: str, account_id: str | None = None) -> dict[str, Any]:
         row = {"id": account_id or self._free_account_id(), "name": name, "created": self.now()}
         with self.store.transaction() as db:
-            db["accounts"].insert(row)
+            db.table("accounts").insert(row)
         return row
 
     def _free_account_id(self) -> str:
@@ -71,7 +71,7 @@ class Identities:
             "is_admin": int(is_admin),
         }
         with self.store.transaction() as db:
-            db["users"].insert(row)
+            db.table("users").insert(row)
         return row
 
     def user(self, account_id: str, name: str) -> dict[str, Any] | None:
@@ -93,7 +93,7 @@ class Identities:
             created=self.now(),
         )
         with self.store.transaction() as db:
-            db["access_keys"].insert({
+            db.table("access_keys").insert({
                 "id": key.id,
                 "user_id": key.user_id,
                 "account_id": key.account_id,
@@ -123,5 +123,5 @@ class Identities:
 
     def mark_key_used(self, key_id: str, service: str, region: str) -> None:
         with self.store.transaction() as db:
-            db["access_keys"].update(key_id, {"last_used": self.now(), "last_used_service": service,
+            db.table("access_keys").update(key_id, {"last_used": self.now(), "last_used_service": service,
                                               "last_used_region": region})

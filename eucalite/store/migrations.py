@@ -11,15 +11,15 @@ Migration = Callable[[sqlite_utils.Database], None]
 
 
 def _m001_identity(db: sqlite_utils.Database) -> None:
-    db["accounts"].create({"id": str, "name": str, "created": str}, pk="id")
-    db["accounts"].create_index(["name"], unique=True)
-    db["users"].create(
+    db.table("accounts").create({"id": str, "name": str, "created": str}, pk="id")
+    db.table("accounts").create_index(["name"], unique=True)
+    db.table("users").create(
         {"id": str, "account_id": str, "name": str, "path": str, "created": str, "is_admin": int},
         pk="id",
         foreign_keys=[("account_id", "accounts", "id")],
     )
-    db["users"].create_index(["account_id", "name"], unique=True)
-    db["access_keys"].create(
+    db.table("users").create_index(["account_id", "name"], unique=True)
+    db.table("access_keys").create(
         {
             "id": str,
             "user_id": str,
@@ -34,14 +34,14 @@ def _m001_identity(db: sqlite_utils.Database) -> None:
         pk="id",
         foreign_keys=[("user_id", "users", "id")],
     )
-    db["access_keys"].create_index(["user_id"])
+    db.table("access_keys").create_index(["user_id"])
 
 
 def _m002_iam(db: sqlite_utils.Database) -> None:
-    db["groups"].create({"id": str, "account_id": str, "name": str, "path": str, "created": str}, pk="id")
-    db["groups"].create_index(["account_id", "name"], unique=True)
-    db["group_members"].create({"group_id": str, "user_id": str}, pk=("group_id", "user_id"))
-    db["roles"].create(
+    db.table("groups").create({"id": str, "account_id": str, "name": str, "path": str, "created": str}, pk="id")
+    db.table("groups").create_index(["account_id", "name"], unique=True)
+    db.table("group_members").create({"group_id": str, "user_id": str}, pk=("group_id", "user_id"))
+    db.table("roles").create(
         {
             "id": str,
             "account_id": str,
@@ -55,19 +55,19 @@ def _m002_iam(db: sqlite_utils.Database) -> None:
         },
         pk="id",
     )
-    db["roles"].create_index(["account_id", "name"], unique=True)
-    db["role_tags"].create({"role_id": str, "key": str, "value": str}, pk=("role_id", "key"))
+    db.table("roles").create_index(["account_id", "name"], unique=True)
+    db.table("role_tags").create({"role_id": str, "key": str, "value": str}, pk=("role_id", "key"))
     # Inline policies of users, groups and roles: principal_type in (user, group, role).
-    db["inline_policies"].create(
+    db.table("inline_policies").create(
         {"principal_type": str, "principal_id": str, "name": str, "document": str},
         pk=("principal_type", "principal_id", "name"),
     )
-    db["instance_profiles"].create(
+    db.table("instance_profiles").create(
         {"id": str, "account_id": str, "name": str, "path": str, "created": str}, pk="id"
     )
-    db["instance_profiles"].create_index(["account_id", "name"], unique=True)
-    db["instance_profile_roles"].create({"profile_id": str, "role_id": str}, pk=("profile_id", "role_id"))
-    db["managed_policies"].create(
+    db.table("instance_profiles").create_index(["account_id", "name"], unique=True)
+    db.table("instance_profile_roles").create({"profile_id": str, "role_id": str}, pk=("profile_id", "role_id"))
+    db.table("managed_policies").create(
         {
             "id": str,
             "account_id": str,
@@ -81,12 +81,12 @@ def _m002_iam(db: sqlite_utils.Database) -> None:
         },
         pk="id",
     )
-    db["managed_policies"].create_index(["account_id", "name"], unique=True)
-    db["policy_versions"].create(
+    db.table("managed_policies").create_index(["account_id", "name"], unique=True)
+    db.table("policy_versions").create(
         {"policy_id": str, "version_id": str, "document": str, "created": str},
         pk=("policy_id", "version_id"),
     )
-    db["policy_attachments"].create(
+    db.table("policy_attachments").create(
         {"policy_id": str, "principal_type": str, "principal_id": str},
         pk=("policy_id", "principal_type", "principal_id"),
     )
@@ -94,7 +94,7 @@ def _m002_iam(db: sqlite_utils.Database) -> None:
 
 def _m003_instance_credentials(db: sqlite_utils.Database) -> None:
     # What the metadata service serves now, per instance (one row), and every mint/rotation/revocation.
-    db["instance_credentials"].create(
+    db.table("instance_credentials").create(
         {
             "instance_id": str,
             "account_id": str,
@@ -111,12 +111,12 @@ def _m003_instance_credentials(db: sqlite_utils.Database) -> None:
         },
         pk="instance_id",
     )
-    db["credential_history"].create(
+    db.table("credential_history").create(
         {"id": int, "instance_id": str, "account_id": str, "event": str, "access_key_id": str, "issued": float,
          "expires": float, "at": float, "reason": str},
         pk="id",
     )
-    db["credential_history"].create_index(["instance_id", "at"])
+    db.table("credential_history").create_index(["instance_id", "at"])
 
 
 MIGRATIONS: list[tuple[str, Migration]] = [
@@ -135,14 +135,14 @@ def register(name: str, fn: Migration) -> None:
 
 def apply(db: sqlite_utils.Database, now: str) -> list[str]:
     if "_migrations" not in db.table_names():
-        db["_migrations"].create({"name": str, "applied_at": str}, pk="name")
-    done = {r["name"] for r in db["_migrations"].rows}
+        db.table("_migrations").create({"name": str, "applied_at": str}, pk="name")
+    done = {r["name"] for r in db.table("_migrations").rows}
     applied = []
     for name, fn in sorted(MIGRATIONS, key=lambda m: m[0]):
         if name in done:
             continue
         with db.conn:  # one transaction per migration: all of it or none
             fn(db)
-            db["_migrations"].insert({"name": name, "applied_at": now})
+            db.table("_migrations").insert({"name": name, "applied_at": now})
         applied.append(name)
     return applied

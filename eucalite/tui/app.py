@@ -11,11 +11,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, overload
 
 from textual.app import App, ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.message import Message
+from textual.widget import Widget
 from textual.widgets import Footer, Header, TabbedContent, TabPane
 
 from eucalite.tui import read_model
@@ -35,6 +36,8 @@ if TYPE_CHECKING:
     from eucalite.cloud import Cloud
 
 log = logging.getLogger(__name__)
+
+W = TypeVar("W", bound=Widget)
 
 TABS = (("accounts", "1 Accounts", AccountsView), ("roles", "2 Roles", RolesView),
         ("profiles", "3 Profiles", ProfilesView), ("instances", "4 Instances", InstancesView),
@@ -71,7 +74,7 @@ class EucaliteDashboard(App[int]):
     CSS_PATH = "eucalite.tcss"
     TITLE = "eucalite"
     ENABLE_COMMAND_PALETTE = False
-    BINDINGS: ClassVar[list[Binding]] = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         *(Binding(str(n), f"show('{name}')", label, show=False) for n, (name, label, _) in enumerate(TABS, 1)),
         Binding("q", "quit", "Quit"),
         Binding("ctrl+c", "quit", "Quit", show=False, priority=True),
@@ -102,17 +105,25 @@ class EucaliteDashboard(App[int]):
                     yield cls()
         yield Footer()
 
-    def main(self, selector: str | type[Any], expect: type[Any] | None = None) -> Any:
+    @overload
+    def main(self, selector: type[W]) -> W: ...
+
+    @overload
+    def main(self, selector: str, expect: type[W]) -> W: ...
+
+    def main(self, selector: str | type[W], expect: type[W] | None = None) -> W | Widget:
         """Query the dashboard screen, also while a dialog is on top (App.query_one asks the top screen)."""
         screen = self.screen_stack[0]
-        return screen.query_one(selector, expect) if expect else screen.query_one(selector)
+        if isinstance(selector, str):
+            return screen.query_one(selector, expect) if expect else screen.query_one(selector)
+        return screen.query_one(selector)
 
     def view(self, name: str | None = None) -> TableView:
-        return self.main(f"#view-{name or self.current}", TableView)  # type: ignore[no-any-return]
+        return self.main(f"#view-{name or self.current}", TableView)
 
     @property
     def current(self) -> str:
-        return self.main(TabbedContent).active or "accounts"  # type: ignore[no-any-return]
+        return self.main(TabbedContent).active or "accounts"
 
     def _alive(self) -> bool:
         """False while starting up or tearing down (late worker messages find no widgets then)."""

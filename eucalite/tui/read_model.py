@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import typing
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -338,11 +338,13 @@ SNAPSHOT_TYPES: dict[str, type] = {
 
 def store_snapshot(store: Store, view: str, now: float) -> Snapshot:
     """Every view but activity (which reads the event ring, see activity())."""
-    fn = {"accounts": accounts, "roles": roles, "profiles": profiles, "instances": instances,
-          "credentials": credentials}.get(view)
+    readers: dict[str, Callable[[Store, float], Snapshot]] = {
+        "accounts": accounts, "roles": roles, "profiles": profiles, "instances": instances,
+        "credentials": credentials}
+    fn = readers.get(view)
     if fn is None:
         raise KeyError(view)
-    return fn(store, now)  # type: ignore[operator, no-any-return]
+    return fn(store, now)
 
 
 def to_json(snapshot: Snapshot) -> dict[str, Any]:

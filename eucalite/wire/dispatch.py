@@ -87,9 +87,9 @@ class Dispatcher:
             error_code = err.code
         except Exception:
             log.exception("unexpected error in %s:%s (request %s)", svc_name, action, request_id)
-            err = internal_error(request_id)
-            body = serialize_error(svc_name, svc.xml_namespace, err, request_id)
-            status, headers, error_code, decision = 500, {}, err.code, "error"
+            internal = internal_error(request_id)
+            body = serialize_error(svc_name, svc.xml_namespace, internal, request_id)
+            status, headers, error_code, decision = 500, {}, internal.code, "error"
         else:
             error_code = ""
         elapsed = (time.perf_counter() - started) * 1000

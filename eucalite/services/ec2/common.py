@@ -28,7 +28,7 @@ def image_arn(ctx: CallContext, image_id: str) -> str:
 
 def well_formed(resource_id: str, prefixes: Sequence[str]) -> bool:
     m = _ID.match(resource_id or "")
-    return bool(m) and m.group("prefix") in prefixes
+    return m is not None and m.group("prefix") in prefixes
 
 
 def now(ctx: CallContext) -> str:

@@ -90,7 +90,7 @@ def insert_image(store: Store, account_id: str, kind: str, name: str, created: s
         if store.one("select id from images where account_id = ? and name = ? and kind = ?",
                      [account_id, name, kind]):
             raise ServiceError("InvalidAMIName.Duplicate", f"AMI name {name} is already in use by AMI")
-        db["images"].insert(row)
+        db.table("images").insert(row)
     return row
 
 
@@ -288,13 +288,13 @@ def _apply_launch_permission(ctx: CallContext, image: dict[str, Any], add: list[
             if group is not None:
                 if group != "all":
                     raise ServiceError("InvalidParameterValue", f"Value ({group}) for parameter group is invalid.")
-                db["images"].update(image["id"], {"public": int(adding)})
+                db.table("images").update(image["id"], {"public": int(adding)})
             elif user:
                 if not (user.isdigit() and len(user) == 12):
                     raise ServiceError("InvalidAMIAttributeItemValue",
                                        f"Invalid attribute item value \"{user}\" for userId item type.")
                 if adding:
-                    db["image_launch_permissions"].upsert({"image_id": image["id"], "account_id": user},
+                    db.table("image_launch_permissions").upsert({"image_id": image["id"], "account_id": user},
                                                           pk=("image_id", "account_id"))
                 else:
                     db.execute("delete from image_launch_permissions where image_id = ? and account_id = ?",
@@ -306,12 +306,12 @@ def modify_image_attribute(ctx: CallContext, params: dict[str, Any]) -> dict[str
     image = _owned(ctx, params["ImageId"])
     if "Description" in params:
         with ctx.cloud.store.transaction() as db:
-            db["images"].update(image["id"], {"description": params["Description"].get("Value", "")})
+            db.table("images").update(image["id"], {"description": params["Description"].get("Value", "")})
         return {}
     attr = params.get("Attribute")
     if attr == "description":
         with ctx.cloud.store.transaction() as db:
-            db["images"].update(image["id"], {"description": params.get("Value", "")})
+            db.table("images").update(image["id"], {"description": params.get("Value", "")})
         return {}
     lp = params.get("LaunchPermission")
     if lp is not None:
@@ -336,7 +336,7 @@ def reset_image_attribute(ctx: CallContext, params: dict[str, Any]) -> dict[str,
                            "invalid. Only launchPermission can be reset.")
     with ctx.cloud.store.transaction() as db:
         db.execute("delete from image_launch_permissions where image_id = ?", [image["id"]])
-        db["images"].update(image["id"], {"public": 0})
+        db.table("images").update(image["id"], {"public": 0})
     return {}
 
 

@@ -30,8 +30,9 @@ def size_of(settings: Settings, name: str) -> tuple[int, int, int] | None:
     return spec
 
 
-def require(ctx: CallContext, name: str) -> tuple[int, int, int]:
-    spec = size_of(ctx.cloud.settings, name)
+def require(ctx: CallContext, name: str | None) -> tuple[int, int, int]:
+    """The size of a type this cloud has; an absent name (Attribute=instanceType with no Value) is invalid."""
+    spec = size_of(ctx.cloud.settings, name) if name is not None else None
     if spec is None:
         raise ServiceError("InvalidParameterValue", f"Invalid value '{name}' for InstanceType.")
     return spec

@@ -273,7 +273,7 @@ async def run_instances(ctx: CallContext, params: dict[str, Any]) -> dict[str, A
                 opened.append(row["id"])
         with store.transaction() as db:
             for row in rows:
-                db["instances"].insert(row)
+                db.table("instances").insert(row)
                 put_tags(db, row["id"], "instance", ctx.account_id, {**tags, NODE_TAG: row["node"]})
     except BaseException:
         await _release_channels(ctx, opened)

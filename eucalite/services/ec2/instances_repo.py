@@ -75,7 +75,7 @@ def set_state(cloud: Cloud, instance_id: str, state: str, reason: str | None = N
     if state == "terminated":
         update["terminated_at"] = iso8601(cloud.clock.now())
     with cloud.store.transaction() as db:
-        db["instances"].update(instance_id, update)
+        db.table("instances").update(instance_id, update)
     row.update(update)
     changed(cloud, row)
     return row
@@ -83,7 +83,7 @@ def set_state(cloud: Cloud, instance_id: str, state: str, reason: str | None = N
 
 def update(cloud: Cloud, instance_id: str, values: dict[str, Any], *, notify: bool = False) -> None:
     with cloud.store.transaction() as db:
-        db["instances"].update(instance_id, values)
+        db.table("instances").update(instance_id, values)
     if notify:
         row = get(cloud.store, instance_id)
         if row is not None:

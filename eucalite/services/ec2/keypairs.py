@@ -103,7 +103,7 @@ def _insert(ctx: CallContext, name: str, key_type: str, public: str, fingerprint
     with ctx.cloud.store.transaction() as db:
         if find(ctx, name) is not None:
             raise ServiceError("InvalidKeyPair.Duplicate", f"The keypair '{name}' already exists.")
-        db["key_pairs"].insert(row)
+        db.table("key_pairs").insert(row)
         put_tags(db, row["id"], "key-pair", ctx.account_id, tags)
     return row
 

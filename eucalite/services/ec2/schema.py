@@ -9,15 +9,15 @@ from eucalite.store import migrations
 
 
 def _m020_ec2(db: sqlite_utils.Database) -> None:
-    db["images"].create(
+    db.table("images").create(
         {"id": str, "account_id": str, "name": str, "kind": str, "kernel_id": str, "ramdisk_id": str,
          "path": str, "disk_path": str, "state": str, "public": int, "description": str, "created": str,
          "architecture": str, "location": str, "kernel_cmdline": str},
         pk="id",
     )
-    db["images"].create_index(["account_id"])
-    db["image_launch_permissions"].create({"image_id": str, "account_id": str}, pk=("image_id", "account_id"))
-    db["instances"].create(
+    db.table("images").create_index(["account_id"])
+    db.table("image_launch_permissions").create({"image_id": str, "account_id": str}, pk=("image_id", "account_id"))
+    db.table("instances").create(
         {"id": str, "reservation_id": str, "account_id": str, "owner_user_arn": str, "image_id": str,
          "kernel_id": str, "ramdisk_id": str, "instance_type": str, "key_name": str, "state": str,
          "state_reason": str, "zone": str, "node": str, "launch_time": str, "terminated_at": str,
@@ -27,27 +27,27 @@ def _m020_ec2(db: sqlite_utils.Database) -> None:
          "ssh_port": int, "transition_reason": str},
         pk="id",
     )
-    db["instances"].create_index(["account_id", "state"])
-    db["instances"].create_index(["account_id", "client_token"])
-    db["instances"].create_index(["association_id"])
-    db["tags"].create({"resource_id": str, "resource_type": str, "account_id": str, "key": str, "value": str},
+    db.table("instances").create_index(["account_id", "state"])
+    db.table("instances").create_index(["account_id", "client_token"])
+    db.table("instances").create_index(["association_id"])
+    db.table("tags").create({"resource_id": str, "resource_type": str, "account_id": str, "key": str, "value": str},
                       pk=("resource_id", "key"))
-    db["tags"].create_index(["account_id"])
-    db["key_pairs"].create(
+    db.table("tags").create_index(["account_id"])
+    db.table("key_pairs").create(
         {"id": str, "account_id": str, "name": str, "key_type": str, "public_key": str, "fingerprint": str,
          "created": str},
         pk="id",
     )
-    db["key_pairs"].create_index(["account_id", "name"], unique=True)
-    db["security_groups"].create(
+    db.table("key_pairs").create_index(["account_id", "name"], unique=True)
+    db.table("security_groups").create(
         {"id": str, "account_id": str, "name": str, "description": str, "created": str}, pk="id")
-    db["security_groups"].create_index(["account_id", "name"], unique=True)
-    db["security_group_rules"].create(
+    db.table("security_groups").create_index(["account_id", "name"], unique=True)
+    db.table("security_group_rules").create(
         {"id": str, "group_id": str, "protocol": str, "from_port": int, "to_port": int, "cidr": str,
          "source_group_id": str, "source_account": str},
         pk="id",
     )
-    db["security_group_rules"].create_index(
+    db.table("security_group_rules").create_index(
         ["group_id", "protocol", "from_port", "to_port", "cidr", "source_group_id"], unique=True)
 
 

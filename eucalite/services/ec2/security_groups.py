@@ -29,10 +29,10 @@ def ensure_default(store: Store, account_id: str, created: str) -> dict[str, Any
     row = {"id": ids.resource_id("sg"), "account_id": account_id, "name": DEFAULT,
            "description": "default group", "created": created}
     with store.transaction() as db:
-        db["security_groups"].insert(row)
+        db.table("security_groups").insert(row)
         # EC2-Classic's default group lets its members reach each other, and nothing else in.
         for proto, lo, hi in (("tcp", 0, 65535), ("udp", 0, 65535), ("icmp", -1, -1)):
-            db["security_group_rules"].insert({"id": ids.long_resource_id("sgr"), "group_id": row["id"],
+            db.table("security_group_rules").insert({"id": ids.long_resource_id("sgr"), "group_id": row["id"],
                                                "protocol": proto, "from_port": lo, "to_port": hi, "cidr": "",
                                                "source_group_id": row["id"], "source_account": account_id})
     return row
@@ -123,7 +123,7 @@ def create_security_group(ctx: CallContext, params: dict[str, Any]) -> dict[str,
         if ctx.cloud.store.one("select id from security_groups where account_id = ? and name = ?",
                                [ctx.account_id, name]):
             raise ServiceError("InvalidGroup.Duplicate", f"The security group '{name}' already exists")
-        db["security_groups"].insert(row)
+        db.table("security_groups").insert(row)
         put_tags(db, row["id"], "security-group", ctx.account_id, tags)
     return {"GroupId": row["id"], "Tags": tag_list(tags),
             "SecurityGroupArn": arn(ctx, "security-group", row["id"])}
@@ -232,7 +232,7 @@ def authorize_ingress(ctx: CallContext, params: dict[str, Any]) -> dict[str, Any
                 raise ServiceError("InvalidPermission.Duplicate",
                                    f"the specified rule \"{_describe_rule(rule)}\" already exists")
             rule["id"] = ids.long_resource_id("sgr")
-            db["security_group_rules"].insert(rule)
+            db.table("security_group_rules").insert(rule)
             item: dict[str, Any] = {"SecurityGroupRuleId": rule["id"], "GroupId": group["id"],
                                     "GroupOwnerId": ctx.account_id, "IsEgress": False,
                                     "IpProtocol": rule["protocol"], "FromPort": rule["from_port"],

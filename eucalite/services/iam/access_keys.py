@@ -43,7 +43,7 @@ def _owned_key(ctx: CallContext, params: dict[str, Any]) -> tuple[dict[str, Any]
 def update_access_key(ctx: CallContext, params: dict[str, Any]) -> dict[str, Any]:
     _, key_id = _owned_key(ctx, params)
     with ctx.cloud.store.transaction() as db:
-        db["access_keys"].update(key_id, {"status": params["Status"]})
+        db.table("access_keys").update(key_id, {"status": params["Status"]})
     return {}
 
 
@@ -51,7 +51,7 @@ def update_access_key(ctx: CallContext, params: dict[str, Any]) -> dict[str, Any
 def delete_access_key(ctx: CallContext, params: dict[str, Any]) -> dict[str, Any]:
     _, key_id = _owned_key(ctx, params)
     with ctx.cloud.store.transaction() as db:
-        db["access_keys"].delete(key_id)
+        db.table("access_keys").delete(key_id)
     ctx.cloud.authenticator.forget_key(key_id)
     return {}
 

@@ -39,8 +39,11 @@ async def delete_account(ctx: CallContext, params: dict[str, Any]) -> dict[str, 
     store = ctx.cloud.store
     aid = account["id"]
     non_admin = store.one("select count(*) as n from users where account_id = ? and is_admin = 0", [aid])
-    owned = sum(store.one(f"select count(*) as n from {t} where account_id = ?", [aid])["n"]
-                for t in _OWNED_TABLES if t in store.db.table_names())
+    owned = 0
+    for t in _OWNED_TABLES:
+        if t in store.db.table_names():
+            row = store.one(f"select count(*) as n from {t} where account_id = ?", [aid])
+            owned += row["n"] if row else 0
     if not params.get("Recursive") and ((non_admin and non_admin["n"]) or owned):
         raise delete_conflict(f"Account {name} still has users or resources; use Recursive=true.")
     # What lives outside the database (guests on nodes, metadata channels) goes first, so that no

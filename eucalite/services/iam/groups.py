@@ -32,7 +32,7 @@ def create_group(ctx: CallContext, params: Params) -> dict[str, Any]:
            "created": iso8601(ctx.cloud.clock.now())}
     with ctx.cloud.store.transaction() as db:
         ensure_unused(ctx, "groups", name, f"Group with name {name} already exists.")
-        db["groups"].insert(row)
+        db.table("groups").insert(row)
     return {"Group": group_shape(row)}
 
 
@@ -64,7 +64,7 @@ def update_group(ctx: CallContext, params: Params) -> dict[str, Any]:
                 ensure_unused(ctx, "groups", new_name, f"Group with name {new_name} already exists.")
             changes["name"] = new_name
         if changes:
-            db["groups"].update(group["id"], changes)
+            db.table("groups").update(group["id"], changes)
     return {}
 
 
@@ -80,7 +80,7 @@ def delete_group(ctx: CallContext, params: Params) -> dict[str, Any]:
             raise delete_conflict("Cannot delete entity, must delete policies first.")
         if store.one("select 1 from policy_attachments where principal_type = 'group' and principal_id = ?", [gid]):
             raise delete_conflict("Cannot delete entity, must detach all policies first.")
-        db["groups"].delete(gid)
+        db.table("groups").delete(gid)
     return {}
 
 
@@ -89,7 +89,7 @@ def add_user_to_group(ctx: CallContext, params: Params) -> dict[str, Any]:
     group = require_group(ctx, params["GroupName"])
     user = require_user(ctx, params["UserName"])
     with ctx.cloud.store.transaction() as db:
-        db["group_members"].insert({"group_id": group["id"], "user_id": user["id"]}, ignore=True)
+        db.table("group_members").insert({"group_id": group["id"], "user_id": user["id"]}, ignore=True)
     return {}
 
 

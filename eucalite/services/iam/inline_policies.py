@@ -32,7 +32,7 @@ def put_policy(kind: PrincipalType, ctx: CallContext, params: Params) -> dict[st
     others = sum(documents.size(p["document"]) for p in _policies_of(ctx, kind, principal) if p["name"] != name)
     documents.check_inline(text, kind.type, principal["name"], others)
     with ctx.cloud.store.transaction() as db:
-        db["inline_policies"].upsert({"principal_type": kind.type, "principal_id": principal["id"], "name": name,
+        db.table("inline_policies").upsert({"principal_type": kind.type, "principal_id": principal["id"], "name": name,
                                       "document": text}, pk=("principal_type", "principal_id", "name"))
     return {}
 

@@ -55,7 +55,7 @@ def create_instance_profile(ctx: CallContext, params: Params) -> dict[str, Any]:
            "created": now(ctx)}
     with ctx.cloud.store.transaction() as db:
         ensure_unused(ctx, "instance_profiles", name, f"Instance Profile {name} already exists.")
-        db["instance_profiles"].insert(row)
+        db.table("instance_profiles").insert(row)
         tags.put_tags(db, "instance_profiles", row["id"], params.get("Tags") or [])
     return {"InstanceProfile": profile_shape(ctx, row, with_tags=True)}
 
@@ -90,7 +90,7 @@ def add_role_to_instance_profile(ctx: CallContext, params: Params) -> dict[str, 
     with ctx.cloud.store.transaction() as db:
         if len(_roles_in(ctx, profile["id"])) >= ROLES_PER_PROFILE:
             raise limit_exceeded(f"Cannot exceed quota for InstanceSessionsPerInstanceProfile: {ROLES_PER_PROFILE}")
-        db["instance_profile_roles"].insert({"profile_id": profile["id"], "role_id": role["id"]})
+        db.table("instance_profile_roles").insert({"profile_id": profile["id"], "role_id": role["id"]})
     return {}
 
 
@@ -114,7 +114,7 @@ def delete_instance_profile(ctx: CallContext, params: Params) -> dict[str, Any]:
         if _roles_in(ctx, profile["id"]):
             raise delete_conflict("Cannot delete entity, must remove roles from instance profile first.")
         tags.delete_tags(db, "instance_profiles", profile["id"])
-        db["instance_profiles"].delete(profile["id"])
+        db.table("instance_profiles").delete(profile["id"])
     return {}
 
 

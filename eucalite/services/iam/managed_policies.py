@@ -86,8 +86,8 @@ def create_policy(ctx: CallContext, params: Params) -> dict[str, Any]:
         if ctx.cloud.store.one("select 1 from managed_policies where account_id = ? and lower(name) = lower(?)",
                                [ctx.account_id, name]):
             raise entity_exists(f"A policy called {name} already exists. Duplicate names are not allowed.")
-        db["managed_policies"].insert(row)
-        db["policy_versions"].insert({"policy_id": row["id"], "version_id": "v1", "document": text,
+        db.table("managed_policies").insert(row)
+        db.table("policy_versions").insert({"policy_id": row["id"], "version_id": "v1", "document": text,
                                       "created": stamp})
         tags.put_tags(db, "managed_policies", row["id"], params.get("Tags") or [])
     return {"Policy": policy_shape(ctx, row, full=True)}
@@ -100,6 +100,7 @@ def get_policy(ctx: CallContext, params: Params) -> dict[str, Any]:
 
 @operation("iam", "ListPolicies", resources=list_arn("policy"))
 def list_policies(ctx: CallContext, params: Params) -> dict[str, Any]:
+    page: list[Row]
     if params.get("Scope") == "AWS" or params.get("PolicyUsageFilter") == "PermissionsBoundary":
         # eucalite has no AWS managed policies and no permissions boundaries
         page, more = paginate([], params, key=lambda r: r["name"])
@@ -126,7 +127,7 @@ def delete_policy(ctx: CallContext, params: Params) -> dict[str, Any]:
                                   "delete the policy's versions. The default version is deleted with the policy.")
         db.execute("delete from policy_versions where policy_id = ?", [pid])
         tags.delete_tags(db, "managed_policies", pid)
-        db["managed_policies"].delete(pid)
+        db.table("managed_policies").delete(pid)
     return {}
 
 
@@ -168,11 +169,11 @@ def create_policy_version(ctx: CallContext, params: Params) -> dict[str, Any]:
                                  "new version, you must delete an existing version.")
         version_id = f"v{policy['next_version']}"
         row = {"policy_id": policy["id"], "version_id": version_id, "document": text, "created": stamp}
-        db["policy_versions"].insert(row)
+        db.table("policy_versions").insert(row)
         changes: Row = {"next_version": policy["next_version"] + 1, "updated": stamp}
         if params.get("SetAsDefault"):
             changes["default_version"] = version_id
-        db["managed_policies"].update(policy["id"], changes)
+        db.table("managed_policies").update(policy["id"], changes)
     default = str(changes.get("default_version", policy["default_version"]))
     return {"PolicyVersion": _version_shape(row, default, with_document=False)}
 
@@ -198,7 +199,7 @@ def set_default_policy_version(ctx: CallContext, params: Params) -> dict[str, An
     policy = require_policy(ctx, params["PolicyArn"])
     row = _require_version(ctx, policy, params["VersionId"])
     with ctx.cloud.store.transaction() as db:
-        db["managed_policies"].update(policy["id"], {"default_version": row["version_id"], "updated": now(ctx)})
+        db.table("managed_policies").update(policy["id"], {"default_version": row["version_id"], "updated": now(ctx)})
     return {}
 
 

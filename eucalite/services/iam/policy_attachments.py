@@ -34,7 +34,7 @@ def attach(kind: PrincipalType, ctx: CallContext, params: Params) -> dict[str, A
                           "principal_id = ?", [kind.type, principal["id"]])
         if count and count["n"] >= MAX_ATTACHED:
             raise limit_exceeded(f"Cannot exceed quota for PoliciesPer{kind.noun}: {MAX_ATTACHED}")
-        db["policy_attachments"].insert(key)
+        db.table("policy_attachments").insert(key)
     return {}
 
 

@@ -48,7 +48,7 @@ def create_role(ctx: CallContext, params: Params) -> dict[str, Any]:
     }
     with ctx.cloud.store.transaction() as db:
         ensure_unused(ctx, "roles", name, f"Role with name {name} already exists.")
-        db["roles"].insert(row)
+        db.table("roles").insert(row)
         tags.put_tags(db, "roles", row["id"], params.get("Tags") or [])
     out = role_shape(row)
     if params.get("Tags"):
@@ -78,7 +78,7 @@ def update_role(ctx: CallContext, params: Params) -> dict[str, Any]:
         changes["max_session_duration"] = params["MaxSessionDuration"]
     if changes:
         with ctx.cloud.store.transaction() as db:
-            db["roles"].update(role["id"], changes)
+            db.table("roles").update(role["id"], changes)
     return {}
 
 
@@ -86,7 +86,7 @@ def update_role(ctx: CallContext, params: Params) -> dict[str, Any]:
 def update_role_description(ctx: CallContext, params: Params) -> dict[str, Any]:
     role = require_role(ctx, params["RoleName"])
     with ctx.cloud.store.transaction() as db:
-        db["roles"].update(role["id"], {"description": params["Description"]})
+        db.table("roles").update(role["id"], {"description": params["Description"]})
     role["description"] = params["Description"]
     return {"Role": role_shape(role, tags.tags_of(ctx, "roles", role["id"]), full=True)}
 
@@ -96,7 +96,7 @@ def update_assume_role_policy(ctx: CallContext, params: Params) -> dict[str, Any
     role = require_role(ctx, params["RoleName"])
     documents.check_trust(params["PolicyDocument"], ctx.cloud.store)
     with ctx.cloud.store.transaction() as db:
-        db["roles"].update(role["id"], {"trust_policy": params["PolicyDocument"]})
+        db.table("roles").update(role["id"], {"trust_policy": params["PolicyDocument"]})
     return {}
 
 
@@ -113,5 +113,5 @@ def delete_role(ctx: CallContext, params: Params) -> dict[str, Any]:
         if store.one("select 1 from policy_attachments where principal_type = 'role' and principal_id = ?", [rid]):
             raise delete_conflict("Cannot delete entity, must detach all policies first.")
         tags.delete_tags(db, "roles", rid)
-        db["roles"].delete(rid)
+        db.table("roles").delete(rid)
     return {}

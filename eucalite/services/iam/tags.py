@@ -29,7 +29,7 @@ TAG_TABLES = {
 
 def _m010_iam_tags(db: sqlite_utils.Database) -> None:
     for table, column in list(TAG_TABLES.values())[1:]:
-        db[table].create({column: str, "key": str, "value": str}, pk=(column, "key"))
+        db.table(table).create({column: str, "key": str, "value": str}, pk=(column, "key"))
 
 
 migrations.register("010_iam_tags", _m010_iam_tags)
@@ -54,7 +54,7 @@ def put_tags(db: sqlite_utils.Database, entity_table: str, entity_id: str, tags:
     for tag in tags:
         # Tag keys are case-insensitive: a new spelling replaces the old one.
         db.execute(f"delete from {table} where {column} = ? and lower(key) = lower(?)", [entity_id, tag["Key"]])
-        db[table].insert({column: entity_id, "key": tag["Key"], "value": tag.get("Value", "")})
+        db.table(table).insert({column: entity_id, "key": tag["Key"], "value": tag.get("Value", "")})
     count = next(db.query(f"select count(*) as n from {table} where {column} = ?", [entity_id]))["n"]
     if count > MAX_TAGS:
         raise limit_exceeded(f"The number of tags has reached the maximum limit of {MAX_TAGS}.")

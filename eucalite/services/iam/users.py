@@ -77,7 +77,7 @@ def update_user(ctx: CallContext, params: Params) -> dict[str, Any]:
         with ctx.cloud.store.transaction() as db:
             if new_name and "name" in changes and new_name.lower() != user["name"].lower():
                 ensure_unused(ctx, "users", new_name, f"User with name {new_name} already exists.")
-            db["users"].update(user["id"], changes)
+            db.table("users").update(user["id"], changes)
     return {}
 
 
@@ -98,7 +98,7 @@ def delete_user(ctx: CallContext, params: Params) -> dict[str, Any]:
         if store.one("select 1 from group_members where user_id = ?", [uid]):
             raise delete_conflict("Cannot delete entity, must remove users from group first.")
         tags.delete_tags(db, "users", uid)
-        db["users"].delete(uid)
+        db.table("users").delete(uid)
     return {}
 
 

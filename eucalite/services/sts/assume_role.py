@@ -81,7 +81,7 @@ def assume_role(ctx: CallContext, params: dict[str, Any]) -> dict[str, Any]:
                                    policy=policy, policy_arns=policy_arns, chained=chained,
                                    role_path=role["path"], tags=tags)
     with ctx.cloud.store.transaction() as db:
-        db["roles"].update(role["id"], {"last_used": minted.issued.strftime("%Y-%m-%dT%H:%M:%SZ")})
+        db.table("roles").update(role["id"], {"last_used": minted.issued.strftime("%Y-%m-%dT%H:%M:%SZ")})
     result: dict[str, Any] = {
         "Credentials": minted.as_sts(),
         "AssumedRoleUser": {"AssumedRoleId": f"{role['id']}:{session}",

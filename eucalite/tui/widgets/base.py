@@ -11,7 +11,7 @@ from typing import Any, ClassVar
 
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.widgets import DataTable, Input
 
@@ -28,7 +28,7 @@ class TableView(Vertical):
     # Newest-first feeds: a cursor on the top row stays on the top row as new rows arrive.
     follow_top: ClassVar[bool] = False
 
-    BINDINGS: ClassVar[list[Binding]] = [Binding("slash", "filter", "Filter")]
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("slash", "filter", "Filter")]
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(id=f"view-{self.view_name}", classes="view", **kwargs)

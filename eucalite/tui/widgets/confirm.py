@@ -5,14 +5,14 @@ from __future__ import annotations
 from typing import ClassVar
 
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Label
 
 
 class Confirm(ModalScreen[bool]):
-    BINDINGS: ClassVar[list[Binding]] = [Binding("y", "answer(True)", "Yes"),
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("y", "answer(True)", "Yes"),
                                          Binding("n,escape", "answer(False)", "No")]
 
     def __init__(self, question: str) -> None:

@@ -7,7 +7,7 @@ from typing import Any, ClassVar
 
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.widgets import DataTable, Label, ProgressBar
 
@@ -25,7 +25,7 @@ def _left(c: CredentialRow, now: float) -> float | None:
 class CredentialsView(TableView):
     view_name = "credentials"
     columns: ClassVar[tuple[str, ...]] = ("Instance", "Access key id", "Issued", "Expires", "Left", "TTL")
-    BINDINGS: ClassVar[list[Binding]] = [*TableView.BINDINGS, Binding("n", "act('rotate')", "Rotate now")]
+    BINDINGS: ClassVar[list[BindingType]] = [*TableView.BINDINGS, Binding("n", "act('rotate')", "Rotate now")]
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)

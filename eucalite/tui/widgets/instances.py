@@ -7,7 +7,7 @@ from typing import Any, ClassVar
 
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.widgets import Log, Static
 
 from eucalite.tui.read_model import InstancesSnapshot
@@ -19,7 +19,7 @@ class InstancesView(TableView):
     view_name = "instances"
     columns: ClassVar[tuple[str, ...]] = ("Instance", "State", "Type", "Uptime", "Profile", "Image", "Node",
                                           "Zone", "Metadata URL")
-    BINDINGS: ClassVar[list[Binding]] = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         *TableView.BINDINGS,
         Binding("b", "act('reboot')", "Reboot"),
         Binding("s", "act('stop')", "Stop"),
