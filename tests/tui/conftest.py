@@ -129,10 +129,9 @@ async def fill(cloud: Cloud, *, launch: bool = True) -> Walkthrough:
 
 @pytest.fixture
 def seeded(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Deterministic ids and keys (eucalite.ids, the minter, EC2's MACs)."""
-    import eucalite.credentials.minter as minter
+    """Deterministic ids and keys (eucalite.ids, which the minter draws from too, and EC2's MACs)."""
     import eucalite.services.ec2.instances as ec2_instances
 
     fake = SeededSecrets(34)
-    for module in (ids, minter, ec2_instances):
+    for module in (ids, ec2_instances):
         monkeypatch.setattr(module, "secrets", fake)
