@@ -254,11 +254,13 @@ def evaluate_with_boundaries(
     """Identity policies intersected with session policies (AssumeRole's Policy/PolicyArns).
 
     An explicit deny in either set denies; otherwise both sets must allow.
-    ``None`` or an empty sequence means "no session policy was passed", which
-    leaves the identity policies alone rather than denying everything.
+    ``None`` means "no session policy was passed" and leaves the identity policies alone. An empty
+    sequence means session policies were passed but none could be read (a managed session policy that
+    does not exist, or was deleted since): nothing allows, so the session is denied everything rather
+    than falling back to the role's full permissions.
     """
     identity = evaluate(ctx, identity_policies)
-    if not session_policies or identity.decision is Decision.EXPLICIT_DENY:
+    if session_policies is None or identity.decision is Decision.EXPLICIT_DENY:
         return identity
     session = evaluate(ctx, session_policies)
     if session.decision is Decision.EXPLICIT_DENY:

@@ -13,6 +13,8 @@ from urllib.parse import quote
 from eucalite.wire.auth_errors import AuthFailure, AuthProblem
 from eucalite.wire.request import WireRequest
 
+MAX_PRESIGN_EXPIRES = 604800  # seven days, the most any AWS presigned URL may ask for
+
 ALGORITHM = "AWS4-HMAC-SHA256"
 EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
 _AUTH_RE = re.compile(r"\s*(\w+)\s*=\s*([^,]*)")
@@ -86,9 +88,16 @@ def extract(req: WireRequest) -> SigV4Parts:
                           + ", ".join(f"'{a}'" for a in absent) + ". Re-examine the query-string parameters.")
     akid, date, region, service = _split_credential(q["X-Amz-Credential"])
     try:
-        expires = int(q.get("X-Amz-Expires", "604800"))
+        expires = int(q.get("X-Amz-Expires", str(MAX_PRESIGN_EXPIRES)))
     except ValueError as exc:
         raise AuthFailure(AuthProblem.INCOMPLETE, "X-Amz-Expires must be a number") from exc
+    # AWS caps a presigned URL at seven days whatever the signer asked for; without the cap a URL signed
+    # with a huge X-Amz-Expires would stay valid for ever.
+    if expires < 0:
+        raise AuthFailure(AuthProblem.INCOMPLETE, "X-Amz-Expires must be non-negative")
+    if expires > MAX_PRESIGN_EXPIRES:
+        raise AuthFailure(AuthProblem.INCOMPLETE, "X-Amz-Expires must be less than a week (in seconds) that is "
+                          f"{MAX_PRESIGN_EXPIRES}")
     return SigV4Parts(akid, date, region, service, tuple(q["X-Amz-SignedHeaders"].split(";")),
                       q["X-Amz-Signature"], q["X-Amz-Date"], presigned=True, expires=expires)
 

@@ -152,6 +152,16 @@ def test_presigned_url_works_then_expires(cloud: LiveCloud) -> None:
     assert send(presigned(cloud, EC2_AZ, "ec2", 60, when=old)).code == "RequestExpired"
 
 
+def test_presigned_url_cannot_outlive_a_week(cloud: LiveCloud) -> None:
+    # Signed a year ago asking for ten years: AWS caps X-Amz-Expires at 604800 s, so this never works.
+    year_ago = datetime.datetime.now(datetime.UTC) - datetime.timedelta(days=365)
+    forever = send(presigned(cloud, STS_WHOAMI, "sts", 315360000, when=year_ago))
+    assert (forever.code, forever.status) == ("IncompleteSignature", 400)
+    assert "604800" in forever.body
+    assert send(presigned(cloud, EC2_AZ, "ec2", 604801)).code == "IncompleteSignature"
+    assert send(presigned(cloud, STS_WHOAMI, "sts", 604800)).status == 200
+
+
 def test_presigned_url_from_boto3(cloud: LiveCloud) -> None:
     # botocore signs the operation's own method (POST for STS), as Vault-style IAM auth then sends it.
     url = cloud.client("sts").generate_presigned_url("get_caller_identity", ExpiresIn=60)

@@ -153,6 +153,30 @@ def test_session_policy_intersects(cloud: LiveCloud, account) -> None:
     assert code(err) == "AccessDenied"
 
 
+def test_a_managed_session_policy_that_is_missing_grants_nothing(cloud: LiveCloud, account) -> None:
+    _, creds, account_id = account
+    sts, iam = cloud.client("sts", creds), cloud.client("iam", creds)
+    role = f"arn:aws:iam::{account_id}:role/R"
+    ghost = temp(sts.assume_role(RoleArn=role, RoleSessionName="ghost", PolicyArns=[
+        {"arn": f"arn:aws:iam::{account_id}:policy/DoesNotExist"}])["Credentials"])
+    with pytest.raises(ClientError) as err:
+        cloud.client("ec2", ghost).describe_availability_zones()  # the role allows it; no session policy does
+    assert code(err) == "UnauthorizedOperation"
+    # A session policy deleted after the session began stops granting, and does not unlock the whole role.
+    arn = iam.create_policy(PolicyName="only-az", PolicyDocument=json.dumps({"Statement": [
+        {"Effect": "Allow", "Action": "ec2:DescribeAvailabilityZones", "Resource": "*"}]}))["Policy"]["Arn"]
+    c = temp(sts.assume_role(RoleArn=role, RoleSessionName="managed", PolicyArns=[{"arn": arn}])["Credentials"])
+    assert cloud.client("ec2", c).describe_availability_zones()["AvailabilityZones"]
+    with pytest.raises(ClientError) as narrowed:
+        cloud.client("iam", c).list_roles()
+    assert code(narrowed) == "AccessDenied"
+    iam.delete_policy(PolicyArn=arn)
+    for call in (lambda: cloud.client("iam", c).list_roles(), lambda: cloud.client("ec2", c).describe_availability_zones()):
+        with pytest.raises(ClientError) as gone:
+            call()
+        assert code(gone) in ("AccessDenied", "UnauthorizedOperation")
+
+
 def test_external_id_condition(cloud: LiveCloud, account) -> None:
     _, creds, account_id = account
     iam = cloud.client("iam", creds)

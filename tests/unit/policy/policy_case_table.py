@@ -625,7 +625,8 @@ class SessionCase:
 
 SESSION_CASES: list[SessionCase] = [
     SessionCase("no-session-policy-identity-decides", ALLOW, (doc(allow("ec2:*")),), None, "ec2:RunInstances"),
-    SessionCase("empty-session-list-means-none", ALLOW, (doc(allow("ec2:*")),), (), "ec2:RunInstances"),
+    # Session policies were passed but none is readable (a deleted managed policy): nothing allows.
+    SessionCase("unreadable-session-policies-deny", IMPLICIT, (doc(allow("ec2:*")),), (), "ec2:RunInstances"),
     SessionCase("both-allow", ALLOW, (doc(allow("ec2:*")),), (doc(allow("ec2:Describe*")),), "ec2:DescribeImages"),
     SessionCase("session-narrows", IMPLICIT, (doc(allow("ec2:*")),), (doc(allow("ec2:Describe*")),), "ec2:RunInstances"),
     SessionCase("session-cannot-widen", IMPLICIT, (doc(allow("ec2:Describe*")),), (doc(allow("*")),), "iam:CreateUser"),
