@@ -59,9 +59,18 @@ def invalid_action(action: str, service: str) -> ServiceError:
 
 def not_implemented(operation: str, service: str) -> ServiceError:
     # The operation exists in AWS's model but eucalite does not serve it: say which, never pretend.
+    return _not_implemented(f"The operation {operation} of {service.upper()}", service)
+
+
+def parameter_not_implemented(parameter: str, operation: str, service: str) -> ServiceError:
+    # Refused, never dropped: succeeding without the parameter would do something else than was asked.
+    return _not_implemented(f"The parameter {parameter} of {operation}", service)
+
+
+def _not_implemented(what: str, service: str) -> ServiceError:
     return ServiceError(
         "NotImplemented" if service != "ec2" else "Unsupported",
-        f"The operation {operation} of {service.upper()} is not implemented by eucalite.",
+        f"{what} is not implemented by eucalite.",
         501 if service != "ec2" else 400,
         sender_fault=False,
     )

@@ -7,12 +7,15 @@ from __future__ import annotations
 import inspect
 from typing import Any
 
-from eucalite.errors import ServiceError
+from eucalite.errors import ServiceError, parameter_not_implemented
 from eucalite.services.context import CallContext
 from eucalite.services.registry import Operation
 
 
 async def invoke(op: Operation, ctx: CallContext, args: dict[str, Any]) -> dict[str, Any]:
+    for name in op.unsupported:
+        if args.get(name) is not None:
+            raise parameter_not_implemented(name, op.name, op.service)
     if op.cloud_admin_only and not ctx.caller.is_cloud_admin:
         raise ServiceError("AccessDenied", f"User: {ctx.caller.arn} is not authorized to perform: {op.action} "
                            "(only the cloud administrator may)", 403)

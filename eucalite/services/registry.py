@@ -28,6 +28,9 @@ class Operation:
     # existence); they set this and call ctx.authorize themselves.
     authorizes_itself: bool = False
     cloud_admin_only: bool = False
+    # Input members of the model this handler does not honour: a request that sets one is refused
+    # instead of succeeding without it (a silently dropped PermissionsBoundary would widen access).
+    unsupported: tuple[str, ...] = ()
 
 
 REGISTRY: dict[tuple[str, str], Operation] = {}
@@ -42,13 +45,14 @@ def operation(
     condition_keys: KeysFn | None = None,
     authorizes_itself: bool = False,
     cloud_admin_only: bool = False,
+    unsupported: tuple[str, ...] = (),
 ) -> Callable[[Handler], Handler]:
     def register(fn: Handler) -> Handler:
         key = (service, name)
         if key in REGISTRY:
             raise RuntimeError(f"{service}:{name} registered twice")
         REGISTRY[key] = Operation(service, name, fn, action or f"{service}:{name}", resources, condition_keys,
-                                  authorizes_itself, cloud_admin_only)
+                                  authorizes_itself, cloud_admin_only, unsupported)
         return fn
 
     return register

@@ -123,3 +123,22 @@ def test_list_marker_not_issued_by_us_is_invalid(cloud: LiveCloud) -> None:
             iam.list_roles(Marker=bad)
         assert _error(err) == ("ValidationError", "Invalid Marker.")
         assert err.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+
+
+def test_a_permissions_boundary_is_refused_not_dropped(cloud: LiveCloud) -> None:
+    # eucalite does not enforce permissions boundaries; accepting one would leave the entity unbounded.
+    _, admin = cloud.new_account("fid-pb")
+    iam = cloud.client("iam", admin)
+    arn = iam.create_policy(PolicyName="bound", PolicyDocument=_doc(Action="ec2:DescribeRegions",
+                                                                   Resource="*"))["Policy"]["Arn"]
+    with pytest.raises(ClientError) as role:
+        iam.create_role(RoleName="bounded", AssumeRolePolicyDocument=json.dumps({"Statement": [
+            {"Effect": "Allow", **TRUST}]}), PermissionsBoundary=arn)
+    assert _error(role) == ("NotImplemented",
+                            "The parameter PermissionsBoundary of CreateRole is not implemented by eucalite.")
+    assert role.value.response["ResponseMetadata"]["HTTPStatusCode"] == 501
+    with pytest.raises(ClientError) as user:
+        iam.create_user(UserName="bounded", PermissionsBoundary=arn)
+    assert _error(user)[0] == "NotImplemented"
+    assert iam.list_roles()["Roles"] == []
+    assert [u["UserName"] for u in iam.list_users()["Users"]] == ["admin"]

@@ -201,7 +201,8 @@ async def _release_channels(ctx: CallContext, instance_ids: list[str]) -> None:
             await metadata.close_channel(iid)
 
 
-@operation("ec2", "RunInstances", resources=_run_resources, condition_keys=_run_keys)
+@operation("ec2", "RunInstances", resources=_run_resources, condition_keys=_run_keys,
+           unsupported=("LaunchTemplate",))
 async def run_instances(ctx: CallContext, params: dict[str, Any]) -> dict[str, Any]:
     cloud = ctx.cloud
     store = cloud.store

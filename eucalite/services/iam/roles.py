@@ -30,7 +30,8 @@ def _role_keys(ctx: CallContext, params: Params) -> dict[str, Any]:
     return {**tags.resource_tag_keys(ctx, "roles", params["RoleName"]), **tags.request_tag_keys(ctx, params)}
 
 
-@operation("iam", "CreateRole", resources=_role_arn, condition_keys=tags.request_tag_keys)
+@operation("iam", "CreateRole", resources=_role_arn, condition_keys=tags.request_tag_keys,
+           unsupported=("PermissionsBoundary",))
 def create_role(ctx: CallContext, params: Params) -> dict[str, Any]:
     name = params["RoleName"]
     trust = params["AssumeRolePolicyDocument"]

@@ -27,7 +27,8 @@ def _new_user_arn(ctx: CallContext, params: Params) -> list[str]:
     return [arns.user(ctx.account_id, params["UserName"], params.get("Path") or "/")]
 
 
-@operation("iam", "CreateUser", resources=_new_user_arn, condition_keys=tags.request_tag_keys)
+@operation("iam", "CreateUser", resources=_new_user_arn, condition_keys=tags.request_tag_keys,
+           unsupported=("PermissionsBoundary",))
 def create_user(ctx: CallContext, params: Params) -> dict[str, Any]:
     name = params["UserName"]
     with ctx.cloud.store.transaction() as db:
