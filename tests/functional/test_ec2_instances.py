@@ -102,6 +102,14 @@ def test_client_token_is_idempotent(ec2, images: dict[str, str]) -> None:  # typ
     assert first["ReservationId"] == second["ReservationId"]
     assert [i["InstanceId"] for i in first["Instances"]] == [i["InstanceId"] for i in second["Instances"]]
     assert second["Instances"][0]["ClientToken"] == "launch-once-1"
+    before = instance_count(ec2)
+    with pytest.raises(ClientError) as mismatch:  # the same token with other arguments is not a retry
+        _run(ec2, images, ClientToken="launch-once-1", InstanceType="m1.xlarge")
+    assert _code(mismatch) == "IdempotentParameterMismatch"
+    with pytest.raises(ClientError) as too_long:
+        _run(ec2, images, ClientToken="t" * 65)
+    assert _code(too_long) == "InvalidParameterValue"
+    assert instance_count(ec2) == before
     ec2.terminate_instances(InstanceIds=[first["Instances"][0]["InstanceId"]])
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import binascii
 import contextlib
+import hashlib
 import json
 import secrets
 import socket
@@ -30,6 +31,7 @@ from eucalite.services.registry import operation
 NODE_TAG = "euca:node"
 MAX_USER_DATA = 16 * 1024
 MAX_PER_REQUEST = 100
+MAX_CLIENT_TOKEN = 64  # AWS: "up to 64 ASCII characters"
 
 
 # -- lookups -------------------------------------------------------------------------------------------
@@ -201,15 +203,28 @@ async def _release_channels(ctx: CallContext, instance_ids: list[str]) -> None:
             await metadata.close_channel(iid)
 
 
+def _request_digest(params: dict[str, Any]) -> str:
+    """The request's arguments apart from the token itself, as one value to compare retries by."""
+    rest = {k: v for k, v in params.items() if k not in ("ClientToken", "DryRun")}
+    return hashlib.sha256(json.dumps(rest, sort_keys=True, default=str).encode()).hexdigest()
+
+
 @operation("ec2", "RunInstances", resources=_run_resources, condition_keys=_run_keys,
            unsupported=("LaunchTemplate",))
 async def run_instances(ctx: CallContext, params: dict[str, Any]) -> dict[str, Any]:
     cloud = ctx.cloud
     store = cloud.store
     token = params.get("ClientToken")
+    digest = _request_digest(params)
     if token:
+        if len(token) > MAX_CLIENT_TOKEN or not token.isascii():
+            raise ServiceError("InvalidParameterValue", f"Value ({token}) for parameter clientToken is invalid. "
+                               f"The client token must be at most {MAX_CLIENT_TOKEN} ASCII characters.")
         earlier = repo.by_client_token(store, ctx.account_id, token)
         if earlier:
+            if any(r.get("client_token_digest") not in (None, digest) for r in earlier):
+                raise ServiceError("IdempotentParameterMismatch", "Arguments on this idempotent request are "
+                                   "inconsistent with arguments used in previous request(s).")
             return reservations_of(ctx, earlier)[0]
     lo, hi = params["MinCount"], params["MaxCount"]
     if lo < 1 or hi < lo:
@@ -257,6 +272,7 @@ async def run_instances(ctx: CallContext, params: dict[str, Any]) -> dict[str, A
             "ramdisk_id": ramdisk_id, "instance_type": itype, "key_name": key_name, "state": "pending",
             "state_reason": "pending: pending", "zone": node.zone, "node": node.name, "launch_time": launched,
             "terminated_at": None, "user_data": user_data, "client_token": token,
+            "client_token_digest": digest if token else None,
             "profile_arn": profile.arn if profile else None, "profile_id": profile.id if profile else None,
             "association_id": ids.long_resource_id("iip-assoc") if profile else None,
             **metadata_opts, "private_ip": _private_ip(ctx, taken_ips),

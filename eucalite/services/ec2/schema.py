@@ -51,7 +51,13 @@ def _m020_ec2(db: sqlite_utils.Database) -> None:
         ["group_id", "protocol", "from_port", "to_port", "cidr", "source_group_id"], unique=True)
 
 
+def _m021_client_token_digest(db: sqlite_utils.Database) -> None:
+    # What a ClientToken was first used with, so a retry with other arguments can be told apart.
+    db.table("instances").add_column("client_token_digest", str)
+
+
 migrations.register("020_ec2", _m020_ec2)
+migrations.register("021_client_token_digest", _m021_client_token_digest)
 
 EC2_TABLES = ("instances", "tags", "key_pairs", "security_groups", "images")
 
