@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import math
 from collections.abc import AsyncIterator
 
 from starlette.applications import Starlette
@@ -13,6 +14,8 @@ from starlette.routing import Route
 from eucalite.cloud import Cloud
 from eucalite.wire.dispatch import Dispatcher
 from eucalite.wire.request import WireRequest
+
+MAX_CLOCK_STEP = 10 * 365 * 86400  # ten years per call is more than any expiry test needs
 
 
 def wire_request(request: Request, body: bytes) -> WireRequest:
@@ -68,7 +71,15 @@ def build_app(cloud: Cloud) -> Starlette:
         return JSONResponse({"status": "ok"})
 
     async def advance_clock(request: Request) -> Response:
-        seconds = float(request.query_params.get("seconds", "0"))
+        raw = request.query_params.get("seconds", "0")
+        try:
+            seconds = float(raw)
+        except ValueError:
+            seconds = math.nan
+        # Forward only, and by a finite amount: an infinite offset would break every later date.
+        if not math.isfinite(seconds) or seconds < 0 or seconds > MAX_CLOCK_STEP:
+            return JSONResponse({"error": f"seconds must be a number from 0 to {MAX_CLOCK_STEP}, not {raw!r}"},
+                                status_code=400)
         cloud.clock.advance(seconds)
         return JSONResponse({"offset": cloud.clock.offset})
 

@@ -47,6 +47,21 @@ def test_seeded_key_create_role_reset_get_role(make_cloud) -> None:
     assert client(live, "sts", key, secret, "us-east-1").get_caller_identity()["Account"] == account
 
 
+def test_the_clock_moves_forward_by_a_finite_number_only(make_cloud) -> None:
+    live = make_cloud("--test-mode")
+    for bad in ("abc", "-100", "inf", "nan", "1e308"):
+        req = urllib.request.Request(f"{live.url}/_eucalite/clock?seconds={bad}", method="POST", data=b"")
+        with pytest.raises(urllib.error.HTTPError) as err:
+            urllib.request.urlopen(req, timeout=10)
+        assert err.value.code == 400 and "seconds must be a number" in json.loads(err.value.read())["error"]
+    live.advance_clock(60)
+    live.advance_clock(0.5)
+    assert live.client("sts").get_caller_identity()["Arn"].endswith(":user/admin")  # still a sane clock
+    req = urllib.request.Request(f"{live.url}/_eucalite/clock?seconds=0", method="POST", data=b"")
+    with urllib.request.urlopen(req, timeout=10) as resp:
+        assert json.loads(resp.read())["offset"] == 60.5
+
+
 def test_requests_signed_for_any_region_are_accepted(make_cloud) -> None:
     live = make_cloud("--test-mode", "--seed-credentials", SEED)
     key, secret, account = SEED.split(":")
