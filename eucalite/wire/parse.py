@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import base64
 import binascii
-import functools
-import re
 from datetime import UTC, datetime
 from typing import Any
 
 from botocore.model import ListShape, MapShape, OperationModel, Shape, StructureShape
 
 from eucalite.errors import ServiceError, missing_parameter
+from eucalite.wire.patterns import compiled as _compiled
 
 _VALUE = "\0v"  # trie key for a parameter's own value; cannot collide with a dotted name part
 
@@ -32,15 +31,6 @@ def build_trie(params: dict[str, str]) -> Trie:
             node = node.setdefault(part, {})
         node[_VALUE] = value
     return root
-
-
-@functools.lru_cache(maxsize=4096)
-def _compiled(pattern: str) -> re.Pattern[str] | None:
-    try:
-        # AWS evaluates model patterns with ASCII classes: \w is [A-Za-z0-9_], not any Unicode letter.
-        return re.compile(pattern, re.DOTALL | re.ASCII)
-    except re.error:  # Java-only regex syntax in a model: skip the check rather than refuse valid input
-        return None
 
 
 def _lower_first(name: str) -> str:
