@@ -3,11 +3,17 @@ and the serializer never emits one (so stored data or an error message cannot ma
 
 from __future__ import annotations
 
+import datetime
+from xml.etree import ElementTree
+
 import pytest
+from botocore import parsers
 
 from eucalite.errors import ServiceError
 from eucalite.wire.parse import parse_params
+from eucalite.wire.serialize import serialize_error, serialize_result
 from eucalite.wire.specs import service
+from eucalite.wire.xmlchars import encode_document, safe, shown
 
 # C0 controls but \t \n \r, a lone surrogate (as a str can hold one), and the two noncharacters.
 UNSAFE = ["\x00", "\x01", "\x08", "\x0b", "\x0c", "\x1b", "\x1f", "\ud800", "\udfff", "\ufffe", "\uffff"]
@@ -77,3 +83,58 @@ def test_what_xml_allows_is_accepted() -> None:
     got = parse_params(service("ec2").operation("CreateTags"), "ec2",
                        {"ResourceId.1": "i-12345678", "Tag.1.Key": "k", "Tag.1.Value": value})
     assert got["Tags"] == [{"Key": "k", "Value": value}]
+
+
+# -- the serializer's safety net -----------------------------------------------------------------------------------
+NOW = datetime.datetime(2024, 5, 6, 7, 8, 9, tzinfo=datetime.UTC)
+
+
+def _parse_xml(body: bytes) -> ElementTree.Element:
+    return ElementTree.fromstring(body)  # expat: raises on anything not well-formed
+
+
+@pytest.mark.parametrize("bad", UNSAFE)
+def test_stored_data_never_makes_a_reply_unparseable(bad: str) -> None:
+    iam = service("iam")
+    model = iam.operation("GetRole")
+    text = f"before{bad}after ü ✓"
+    role = {"RoleName": "r", "Path": "/", "RoleId": "AROAEXAMPLE", "Arn": "arn:aws:iam::1:role/r",
+            "CreateDate": NOW, "Description": text, "Tags": [{"Key": f"k{bad}", "Value": text}]}
+    body = serialize_result(iam, model, {"Role": role}, "r")
+    _parse_xml(body)
+    parsed = parsers.create_parser("query").parse({"body": body, "headers": {}, "status_code": 200},
+                                                   model.output_shape)
+    assert parsed["Role"]["Description"] == "before\ufffdafter ü ✓"
+    assert parsed["Role"]["Tags"] == [{"Key": "k\ufffd", "Value": "before\ufffdafter ü ✓"}]
+
+    ec2 = service("ec2")
+    model = ec2.operation("DescribeTags")
+    out = {"Tags": [{"Key": "k", "ResourceId": "i-1", "ResourceType": "instance", "Value": text}]}
+    body = serialize_result(ec2, model, out, "r")
+    _parse_xml(body)
+    parsed = parsers.create_parser("ec2").parse({"body": body, "headers": {}, "status_code": 200},
+                                                 model.output_shape)
+    assert parsed["Tags"][0]["Value"] == "before\ufffdafter ü ✓"
+
+
+@pytest.mark.parametrize("svc", ["iam", "sts", "ec2"])
+@pytest.mark.parametrize("bad", UNSAFE)
+def test_error_messages_never_make_a_reply_unparseable(svc: str, bad: str) -> None:
+    spec = service(svc)
+    body = serialize_error(svc, spec.xml_namespace, ServiceError(f"Code{bad}", f"quoting 'a{bad}b'"), "rid")
+    _parse_xml(body)
+    parsed = parsers.create_parser(spec.protocol).parse({"body": body, "headers": {}, "status_code": 400}, None)
+    assert parsed["Error"]["Message"] == "quoting 'a\ufffdb'"
+    assert parsed["Error"]["Code"] == "Code\ufffd"
+
+
+@pytest.mark.parametrize("text", ["plain ascii <&>", "ünïcödé ✓ 日本 \U0001f600", "tab\tlf\ncr\r", "\ufffd\x7f"])
+def test_clean_documents_are_encoded_as_before(text: str) -> None:
+    assert encode_document(text) == text.encode("utf-8")
+    assert safe(text) is text
+
+
+def test_escaped_and_replaced_forms() -> None:
+    assert shown("a\x01b\ud800c\uffff") == "a\\u0001b\\ud800c\\uffff"
+    assert safe("a\x01b\ud800c\uffff") == "a\ufffdb\ufffdc\ufffd"
+    assert encode_document("<a>\x00\ufffe</a>") == "<a>\ufffd\ufffd</a>".encode()
