@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import base64
 import binascii
-import functools
-import re
 from datetime import UTC, datetime
 from typing import Any
 
 from botocore.model import ListShape, MapShape, OperationModel, Shape, StructureShape
 
 from eucalite.errors import ServiceError, missing_parameter
+from eucalite.wire.patterns import compiled as _compiled
+from eucalite.wire.xmlchars import UNSAFE, shown
 
 _VALUE = "\0v"  # trie key for a parameter's own value; cannot collide with a dotted name part
 
@@ -34,13 +34,7 @@ def build_trie(params: dict[str, str]) -> Trie:
     return root
 
 
-@functools.lru_cache(maxsize=4096)
-def _compiled(pattern: str) -> re.Pattern[str] | None:
-    try:
-        # AWS evaluates model patterns with ASCII classes: \w is [A-Za-z0-9_], not any Unicode letter.
-        return re.compile(pattern, re.DOTALL | re.ASCII)
-    except re.error:  # Java-only regex syntax in a model: skip the check rather than refuse valid input
-        return None
+_XML_UNSAFE = "Member must not contain characters that are not allowed in XML 1.0"
 
 
 def _lower_first(name: str) -> str:
@@ -118,10 +112,16 @@ class _Parser:
             k = entry.get(kname, {}).get(_VALUE)
             if k is None:
                 continue
+            if UNSAFE.search(k):
+                self.invalid(k, f"{path}.{idx}.key", kname, _XML_UNSAFE)
+                continue
             out[k] = self.value(entry.get(vname, {}), shape.value, f"{path}.{idx}.value", vname, entry)
         return out
 
     def scalar(self, raw: str, shape: Shape, path: str, key: str) -> Any:
+        if UNSAFE.search(raw):  # before any conversion: int() would even strip some of them as whitespace
+            self.invalid(raw, path, key, self.unsafe_constraint(raw, shape))
+            return None
         t = shape.type_name
         try:
             if t in ("integer", "long"):
@@ -157,6 +157,14 @@ class _Parser:
         elif shape.enum and not self.ec2 and raw not in shape.enum:
             self.invalid(raw, path, key, f"Member must satisfy enum value set: [{', '.join(shape.enum)}]")
 
+    @staticmethod
+    def unsafe_constraint(raw: str, shape: Shape) -> str:
+        # The model's pattern, when it refuses the value too (nearly all do), is what AWS would name.
+        pattern = shape.metadata.get("pattern")
+        if pattern and (rx := _compiled(pattern)) and not rx.fullmatch(raw):
+            return f"Member must satisfy regular expression pattern: {pattern}"
+        return _XML_UNSAFE
+
     def check_range(self, number: int, shape: Shape, path: str, raw: str) -> None:
         meta = shape.metadata
         if "min" in meta and number < meta["min"]:
@@ -179,6 +187,7 @@ class _Parser:
             self.errors.append(f"Value null at '{path}' failed to satisfy constraint: Member must not be null")
 
     def invalid(self, raw: str, path: str, key: str, constraint: str) -> None:
+        raw = shown(raw)  # the message must stay well-formed XML whatever the value held
         if self.ec2:
             self.ec2_error = self.ec2_error or ServiceError(
                 "InvalidParameterValue", f"Value ({raw}) for parameter {key or path} is invalid. {constraint}"

@@ -2,6 +2,9 @@
 escaped text as it walks, byte for byte what ElementTree's tostring() gives for the same tree, without
 building the tree (that cost a third of a small request). Escaping lives in _esc/_esc_attr only.
 
+Whatever a handler returns, the reply is well-formed XML: characters XML 1.0 cannot carry (the parser refuses
+them in requests, but data stored earlier may hold them) come out as U+FFFD (wire.xmlchars).
+
 Handlers return the same dicts boto3 users receive ({"Role": {"RoleName": ...}}); this module turns
 them into the Query envelope (IAM, STS) or the EC2 envelope, and serializes every error in one place.
 """
@@ -18,6 +21,7 @@ from botocore.model import ListShape, MapShape, OperationModel, Shape, Structure
 
 from eucalite.errors import ServiceError
 from eucalite.wire.specs import Service
+from eucalite.wire.xmlchars import encode_document, safe
 
 # botocore's IAM client URL-decodes these shapes; AWS sends them encoded exactly once.
 _URL_ENCODED_SHAPES = frozenset({"policyDocumentType"})
@@ -159,21 +163,22 @@ def serialize_result(service: Service, operation: OperationModel, result: dict[s
         _leaf(out, "RequestId", request_id)
         out.append("</ResponseMetadata>")
     out.append(f"</{root}>")
-    return "".join(out).encode("utf-8", "xmlcharrefreplace")  # as ElementTree writes utf-8
+    return encode_document("".join(out))
 
 
 def serialize_error(service_name: str, namespace: str, error: ServiceError, request_id: str) -> bytes:
+    code, message = safe(error.code), safe(error.message)  # a message may quote what the client sent
     if service_name == "ec2":
         root = Element("Response")
         err = SubElement(SubElement(root, "Errors"), "Error")
-        SubElement(err, "Code").text = error.code
-        SubElement(err, "Message").text = error.message
+        SubElement(err, "Code").text = code
+        SubElement(err, "Message").text = message
         SubElement(root, "RequestID").text = request_id
         return _xml(root)
     root = Element("ErrorResponse", xmlns=namespace)
     err = SubElement(root, "Error")
     SubElement(err, "Type").text = "Sender" if error.sender_fault else "Receiver"
-    SubElement(err, "Code").text = error.code
-    SubElement(err, "Message").text = error.message
+    SubElement(err, "Code").text = code
+    SubElement(err, "Message").text = message
     SubElement(root, "RequestId").text = request_id
     return _xml(root)

@@ -10,12 +10,16 @@ import copy
 import functools
 import hashlib
 import json
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 
 from botocore.loaders import Loader
 from botocore.model import OperationModel, ServiceModel
 
+from eucalite.wire import patterns
+
+log = logging.getLogger("eucalite.wire")
 _EXTRAS = {"iam": "euare-extras.json"}
 
 # Versions older clients (euca2ools, Eucalyptus 3.4 era tools) send; EC2 answers them with the same model.
@@ -73,7 +77,21 @@ def raw_model(name: str) -> dict:
 
 @functools.cache
 def service(name: str) -> Service:
-    return Service(name, ServiceModel(raw_model(name), service_name=name))
+    raw = raw_model(name)
+    for pattern, shapes in unchecked_patterns(raw).items():
+        log.warning("%s model: pattern %r of %s cannot be checked in Python (%s); values are not checked "
+                    "against it", name, pattern, ", ".join(shapes), patterns.problem(pattern))
+    return Service(name, ServiceModel(raw, service_name=name))
+
+
+def unchecked_patterns(raw: dict) -> dict[str, list[str]]:
+    """The model's patterns the request parser cannot check, each with the shapes that carry it."""
+    out: dict[str, list[str]] = {}
+    for shape_name, shape in raw["shapes"].items():
+        pattern = shape.get("pattern")
+        if pattern and (pattern in out or patterns.problem(pattern) is not None):
+            out.setdefault(pattern, []).append(shape_name)
+    return out
 
 
 def _model_stamp(name: str) -> str:

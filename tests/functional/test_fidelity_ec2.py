@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 from typing import Any
 
 import pytest
@@ -109,3 +110,63 @@ def test_unknown_availability_zone_is_an_error(ec2) -> None:  # type: ignore[no-
         ec2.describe_availability_zones(ZoneNames=["mars-1a"])
     assert _error(err) == ("InvalidParameterValue", "Invalid availability zone: [mars-1a]")
     assert ec2.describe_availability_zones(ZoneNames=["verbose"])["AvailabilityZones"]
+
+
+# -- input XML cannot carry -----------------------------------------------------------------------------------------
+XML_CONSTRAINT = "Member must not contain characters that are not allowed in XML 1.0"
+
+
+def test_control_characters_are_refused_and_describes_still_parse(  # type: ignore[no-untyped-def]
+        ec2, images: dict[str, str]) -> None:  # noqa: F811
+    iid = _run(ec2, images)["Instances"][0]["InstanceId"]
+    with pytest.raises(ClientError) as tag:
+        ec2.create_tags(Resources=[iid], Tags=[{"Key": "note", "Value": "a\x01b"}])
+    assert _error(tag) == ("InvalidParameterValue", f"Value (a\\u0001b) for parameter Value is invalid. {XML_CONSTRAINT}")
+    with pytest.raises(ClientError) as key:
+        ec2.create_tags(Resources=[iid], Tags=[{"Key": "no\x0bte", "Value": "v"}])
+    assert _error(key)[0] == "InvalidParameterValue" and "no\\u000bte" in _error(key)[1]
+    with pytest.raises(ClientError) as at_launch:
+        _run(ec2, images, TagSpecifications=[{"ResourceType": "instance", "Tags": [{"Key": "k", "Value": "\x1b[31m"}]}])
+    assert _error(at_launch)[0] == "InvalidParameterValue"
+    with pytest.raises(ClientError) as group:
+        ec2.create_security_group(GroupName="ctl-group", Description="x\x01y")
+    assert _error(group) == ("InvalidParameterValue",
+                             f"Value (x\\u0001y) for parameter GroupDescription is invalid. {XML_CONSTRAINT}")
+
+    # Nothing was written, and every describe in the account still parses.
+    instances = {i["InstanceId"]: i for r in ec2.describe_instances()["Reservations"] for i in r["Instances"]}
+    assert not [t for t in instances[iid].get("Tags", []) if not t["Key"].startswith("euca:")]
+    launched = [i for i in instances.values() if i["State"]["Name"] in ("pending", "running")]
+    assert [i["InstanceId"] for i in launched] == [iid]  # the refused launch left no instance behind
+    assert ec2.describe_tags(Filters=[{"Name": "resource-id", "Values": [iid]}, {"Name": "key", "Values": ["note"]}])[
+        "Tags"] == []
+    assert ec2.describe_security_groups(Filters=[{"Name": "group-name", "Values": ["ctl-group"]}])[
+        "SecurityGroups"] == []
+    # What XML does allow is stored and comes back as sent.
+    ec2.create_tags(Resources=[iid], Tags=[{"Key": "note", "Value": "tab\tand ünï ✓ \U0001f600"}])
+    assert ec2.describe_tags(Filters=[{"Name": "resource-id", "Values": [iid]}, {"Name": "key", "Values": ["note"]}])[
+        "Tags"][0]["Value"] == "tab\tand ünï ✓ \U0001f600"
+    ec2.terminate_instances(InstanceIds=[iid])
+
+
+def test_control_characters_with_the_aws_cli(cloud: LiveCloud, acct: Walkthrough, ec2,  # type: ignore[no-untyped-def]
+                                             images: dict[str, str]) -> None:  # noqa: F811
+    """The reported case: create-tags with \\u0001 answered rc 0, then every describe-instances failed to parse."""
+    iid = _run(ec2, images)["Instances"][0]["InstanceId"]
+    env = cloud.aws_env(acct.admin)
+
+    def aws(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(["aws", "--output", "json", "ec2", *args], capture_output=True, text=True, env=env,
+                              timeout=60)
+
+    tagged = aws("create-tags", "--resources", iid, "--tags", '[{"Key":"note","Value":"a\\u0001b"}]')
+    assert tagged.returncode != 0 and "(InvalidParameterValue)" in tagged.stderr, tagged.stderr
+    group = aws("create-security-group", "--group-name", "ctl-cli", "--description", "x\x01y")
+    assert group.returncode != 0 and "(InvalidParameterValue)" in group.stderr, group.stderr
+    described = aws("describe-instances", "--instance-ids", iid)
+    assert described.returncode == 0, described.stderr
+    assert "note" not in described.stdout
+    groups = aws("describe-security-groups")
+    assert groups.returncode == 0, groups.stderr
+    assert "ctl-cli" not in groups.stdout
+    ec2.terminate_instances(InstanceIds=[iid])

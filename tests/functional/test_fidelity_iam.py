@@ -11,7 +11,7 @@ import urllib.request
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.conftest import LiveCloud
+from tests.conftest import Creds, LiveCloud
 from tests.functional.ec2_support import images, wait_state  # noqa: F401  (fixture)
 
 
@@ -142,3 +142,118 @@ def test_a_permissions_boundary_is_refused_not_dropped(cloud: LiveCloud) -> None
     assert _error(user)[0] == "NotImplemented"
     assert iam.list_roles()["Roles"] == []
     assert [u["UserName"] for u in iam.list_users()["Users"]] == ["admin"]
+
+
+# -- input XML cannot carry, and the models' tag patterns -----------------------------------------------------------
+TAG_KEY_PATTERN = r"[\p{L}\p{Z}\p{N}_.:/=+\-@]+"
+TAG_VALUE_PATTERN = r"[\p{L}\p{Z}\p{N}_.:/=+\-@]*"
+XML_CONSTRAINT = "Member must not contain characters that are not allowed in XML 1.0"
+
+
+def _cli(cloud: LiveCloud, creds: Creds, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["aws", "--output", "json", *args], capture_output=True, text=True,
+                          env=cloud.aws_env(creds), timeout=60)
+
+
+def test_control_characters_are_refused_before_anything_is_written(cloud: LiveCloud) -> None:
+    _, admin = cloud.new_account("fid-ctl")
+    iam = cloud.client("iam", admin)
+    iam.create_user(UserName="u")
+    with pytest.raises(ClientError) as tag:
+        iam.tag_user(UserName="u", Tags=[{"Key": "note", "Value": "a\x01b"}])
+    assert _error(tag) == ("ValidationError", "1 validation error detected: Value 'a\\u0001b' at 'tags.1.member.value' "
+                                              "failed to satisfy constraint: Member must satisfy regular expression "
+                                              f"pattern: {TAG_VALUE_PATTERN}")
+    assert iam.list_user_tags(UserName="u")["Tags"] == []
+    assert "Tags" not in iam.get_user(UserName="u")["User"]
+
+    with pytest.raises(ClientError) as create:
+        iam.create_user(UserName="v", Tags=[{"Key": "k\x1f", "Value": "v"}])
+    assert _error(create)[0] == "ValidationError"
+    with pytest.raises(ClientError) as gone:
+        iam.get_user(UserName="v")
+    assert _error(gone)[0] == "NoSuchEntity"
+
+    # A managed policy's Description has no pattern in the model: the XML check alone refuses it.
+    with pytest.raises(ClientError) as policy:
+        iam.create_policy(PolicyName="p", PolicyDocument=_doc(Action="s3:*", Resource="*"), Description="x\x01y")
+    assert _error(policy) == ("ValidationError", "1 validation error detected: Value 'x\\u0001y' at 'description' "
+                                                 f"failed to satisfy constraint: {XML_CONSTRAINT}")
+    assert iam.list_policies(Scope="Local")["Policies"] == []
+
+    # The error quoting the value is itself well-formed (botocore parsed it above, and here).
+    with pytest.raises(ClientError) as name:
+        iam.get_user(UserName="a\x01")
+    assert _error(name) == ("ValidationError", "1 validation error detected: Value 'a\\u0001' at 'userName' failed "
+                                               "to satisfy constraint: Member must satisfy regular expression "
+                                               "pattern: [\\w+=,.@-]+")
+    assert [u["UserName"] for u in iam.list_users()["Users"]] == ["admin", "u"]
+
+
+def test_control_characters_with_the_aws_cli(cloud: LiveCloud) -> None:
+    """The reported case: tag-user with \\u0001 succeeded, and list-user-tags then failed to parse."""
+    _, admin = cloud.new_account("fid-ctl-cli")
+    assert _cli(cloud, admin, "iam", "create-user", "--user-name", "u").returncode == 0
+    tag = _cli(cloud, admin, "iam", "tag-user", "--user-name", "u", "--tags", '[{"Key":"note","Value":"a\\u0001b"}]')
+    assert tag.returncode != 0 and "(ValidationError)" in tag.stderr, tag.stderr
+    listed = _cli(cloud, admin, "iam", "list-user-tags", "--user-name", "u")
+    assert listed.returncode == 0, listed.stderr
+    assert json.loads(listed.stdout)["Tags"] == []
+    got = _cli(cloud, admin, "iam", "get-user", "--user-name", "a\x01")
+    assert "(ValidationError)" in got.stderr and "Unable to parse" not in got.stderr, got.stderr
+    assert _cli(cloud, admin, "iam", "list-users").returncode == 0
+
+
+def test_tag_patterns_are_enforced(cloud: LiveCloud) -> None:
+    _, admin = cloud.new_account("fid-tagpat")
+    iam = cloud.client("iam", admin)
+    iam.create_role(RoleName="r", AssumeRolePolicyDocument=_doc(**TRUST))
+    with pytest.raises(ClientError) as bad_key:
+        iam.tag_role(RoleName="r", Tags=[{"Key": "bad!#$%", "Value": "v"}])
+    assert _error(bad_key) == ("ValidationError", "1 validation error detected: Value 'bad!#$%' at "
+                                                  "'tags.1.member.key' failed to satisfy constraint: Member must "
+                                                  f"satisfy regular expression pattern: {TAG_KEY_PATTERN}")
+    with pytest.raises(ClientError) as bad_value:
+        iam.tag_user(UserName="admin", Tags=[{"Key": "ok", "Value": "semi;colon"}])
+    assert _error(bad_value)[0] == "ValidationError"
+    assert "at 'tags.1.member.value' failed to satisfy constraint" in _error(bad_value)[1]
+    with pytest.raises(ClientError) as at_create:
+        iam.create_role(RoleName="r2", AssumeRolePolicyDocument=_doc(**TRUST), Tags=[{"Key": "a,b", "Value": ""}])
+    assert _error(at_create)[0] == "ValidationError"
+    assert iam.list_role_tags(RoleName="r")["Tags"] == []
+    assert iam.list_user_tags(UserName="admin")["Tags"] == []
+    assert [r["RoleName"] for r in iam.list_roles()["Roles"]] == ["r"]
+    # Letters, separators and numbers of any script are what the pattern allows.
+    unicode_tags = [{"Key": "Kostenstelle", "Value": "Grüße 日本 ٣ Ⅻ"}, {"Key": "équipe:nom/x=y+z-@_.", "Value": ""}]
+    iam.tag_role(RoleName="r", Tags=unicode_tags)
+    assert sorted(iam.list_role_tags(RoleName="r")["Tags"], key=lambda t: t["Key"]) == unicode_tags
+
+
+def test_aws_prefix_is_reserved_for_tag_keys(cloud: LiveCloud) -> None:
+    _, admin = cloud.new_account("fid-awstag")
+    iam = cloud.client("iam", admin)
+    iam.create_role(RoleName="r", AssumeRolePolicyDocument=_doc(**TRUST))
+    reserved = ("InvalidInput", "User-defined tag keys can't start with 'aws:'.")
+    for key in ("aws:team", "AWS:Team"):
+        with pytest.raises(ClientError) as role:
+            iam.tag_role(RoleName="r", Tags=[{"Key": "ok", "Value": "v"}, {"Key": key, "Value": "v"}])
+        assert _error(role) == reserved
+        with pytest.raises(ClientError) as user:
+            iam.tag_user(UserName="admin", Tags=[{"Key": key, "Value": "v"}])
+        assert _error(user) == reserved
+    assert iam.list_role_tags(RoleName="r")["Tags"] == []
+    assert iam.list_user_tags(UserName="admin")["Tags"] == []
+    with pytest.raises(ClientError) as create_role:
+        iam.create_role(RoleName="r2", AssumeRolePolicyDocument=_doc(**TRUST), Tags=[{"Key": "aws:x", "Value": ""}])
+    assert _error(create_role) == reserved
+    with pytest.raises(ClientError) as create_user:
+        iam.create_user(UserName="u2", Tags=[{"Key": "aws:x", "Value": ""}])
+    assert _error(create_user) == reserved
+    with pytest.raises(ClientError) as create_profile:
+        iam.create_instance_profile(InstanceProfileName="ip", Tags=[{"Key": "aws:x", "Value": ""}])
+    assert _error(create_profile) == reserved
+    assert [r["RoleName"] for r in iam.list_roles()["Roles"]] == ["r"]
+    assert [u["UserName"] for u in iam.list_users()["Users"]] == ["admin"]
+    assert iam.list_instance_profiles()["InstanceProfiles"] == []
+    iam.tag_role(RoleName="r", Tags=[{"Key": "awsome", "Value": "v"}, {"Key": "team:aws", "Value": "v"}])
+    assert len(iam.list_role_tags(RoleName="r")["Tags"]) == 2

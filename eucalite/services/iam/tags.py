@@ -43,6 +43,10 @@ def tags_of(ctx: CallContext, entity_table: str, entity_id: str) -> list[Row]:
 
 def check_request_tags(tags: list[Row]) -> None:
     keys = [t["Key"] for t in tags]
+    # The aws: prefix is AWS's (any case). IAM answers with InvalidInput, as for duplicate keys; the exact
+    # wording is not in AWS's documentation, so this one is eucalite's.
+    if any(k[:4].lower() == "aws:" for k in keys):
+        raise ServiceError("InvalidInput", "User-defined tag keys can't start with 'aws:'.")
     if len({k.lower() for k in keys}) != len(keys):
         raise ServiceError("InvalidInput", "Duplicate tag keys found. Please note that Tag keys are case "
                                            "insensitive.")
