@@ -101,7 +101,7 @@ class InstanceCredentials:
         now = cloud.clock.time()
         keys = {"aws:SourceIdentity": inst["id"], "ec2:SourceInstanceARN":
                 f"arn:aws:ec2:{cloud.settings.region}:{inst['account_id']}:instance/{inst['id']}"}
-        verdict = trust_allows(role, _EC2_PRINCIPAL, keys)
+        verdict = trust_allows(cloud.store, role, _EC2_PRINCIPAL, keys)
         if verdict is None or not verdict.allowed:
             message = (f"The trust policy of role {role['name']} does not allow {EC2_SERVICE} to assume it"
                        if verdict is not None else f"The trust policy of role {role['name']} cannot be read")

@@ -22,7 +22,7 @@ ten statements with wildcards, variables and conditions, the last deciding:
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -309,11 +309,13 @@ def _aws_member_matches(value: str, caller: Principal) -> bool:
     return False
 
 
-def principal_matches(principals: PrincipalSet, caller: Principal) -> bool:
-    """Does the Principal element name ``caller``? Federated/CanonicalUser never do here."""
+def principal_matches(principals: PrincipalSet, caller: Principal, stale: Collection[str] = ()) -> bool:
+    """Does the Principal element name ``caller``? Federated/CanonicalUser never do here. ``stale`` members
+    are ARNs whose entity is gone since the policy was saved: they name nobody, as on AWS, which keeps the
+    unique id of a user or role principal rather than its name."""
     if principals.wildcard:
         return True
-    if any(_aws_member_matches(member, caller) for member in principals.aws):
+    if any(_aws_member_matches(member, caller) for member in principals.aws if member not in stale):
         return True
     if caller.kind is PrincipalKind.SERVICE and caller.service:
         service = caller.service.lower()
@@ -329,6 +331,7 @@ def evaluate_trust(
     *,
     name: str = "trust-policy",
     source: str = "role trust",
+    stale: Collection[str] = (),
 ) -> Reason:
     """May ``caller`` perform ``action`` (sts:AssumeRole...) under this trust policy?
 
@@ -340,7 +343,7 @@ def evaluate_trust(
     for statement in trust.statements:
         if statement.principals is None or not statement.matches_action(action):
             continue
-        if principal_matches(statement.principals, caller) is statement.principal_negated:
+        if principal_matches(statement.principals, caller, stale) is statement.principal_negated:
             continue
         if statement.conditions and not statement.conditions_hold(ctx.lookup, ctx.resolve):
             continue

@@ -297,3 +297,39 @@ def test_session_tags_need_tag_session_in_the_trust_policy(cloud: LiveCloud) -> 
         sts.assume_role(RoleArn=f"arn:aws:iam::{account_id}:role/Tags", RoleSessionName="t4",
                         SerialNumber="arn:aws:iam::123456789012:mfa/nobody", TokenCode="123456")
     assert code(mfa) == "AccessDenied"
+
+
+def test_a_user_made_again_under_the_same_name_is_not_trusted(cloud: LiveCloud) -> None:
+    # AWS keeps the unique id of a user principal: deleting the user and making another "ops" does not
+    # hand the new one the old one's trust, and GetRole then shows the old id where the ARN was.
+    _, admin = cloud.new_account("reborn")
+    account_id = cloud.client("sts", admin).get_caller_identity()["Account"]
+    iam = cloud.client("iam", admin)
+    user_arn = f"arn:aws:iam::{account_id}:user/ops"
+    allow_assume = json.dumps({"Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": "*"}]})
+
+    def make_ops() -> tuple[str, Creds]:
+        uid = iam.create_user(UserName="ops")["User"]["UserId"]
+        iam.put_user_policy(UserName="ops", PolicyName="assume", PolicyDocument=allow_assume)
+        key = iam.create_access_key(UserName="ops")["AccessKey"]
+        return uid, Creds(key["AccessKeyId"], key["SecretAccessKey"])
+
+    first_id, first = make_ops()
+    iam.create_role(RoleName="OpsOnly", AssumeRolePolicyDocument=trust({"AWS": user_arn}))
+    role_arn = f"arn:aws:iam::{account_id}:role/OpsOnly"
+    assert cloud.client("sts", first).assume_role(RoleArn=role_arn, RoleSessionName="ops")["Credentials"]
+    iam.delete_access_key(UserName="ops", AccessKeyId=first.access_key_id)
+    iam.delete_user_policy(UserName="ops", PolicyName="assume")
+    iam.delete_user(UserName="ops")
+    shown = iam.get_role(RoleName="OpsOnly")["Role"]["AssumeRolePolicyDocument"]
+    assert shown["Statement"][0]["Principal"]["AWS"] == first_id
+    second_id, second = make_ops()
+    assert second_id != first_id
+    with pytest.raises(ClientError) as err:
+        cloud.client("sts", second).assume_role(RoleArn=role_arn, RoleSessionName="ops")
+    assert code(err) == "AccessDenied"
+    # Saving the policy again resolves the name anew, as on AWS.
+    iam.update_assume_role_policy(RoleName="OpsOnly", PolicyDocument=trust({"AWS": user_arn}))
+    assert iam.get_role(RoleName="OpsOnly")["Role"]["AssumeRolePolicyDocument"]["Statement"][0]["Principal"][
+        "AWS"] == user_arn
+    assert cloud.client("sts", second).assume_role(RoleArn=role_arn, RoleSessionName="ops")["Credentials"]

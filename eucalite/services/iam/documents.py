@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 from eucalite.errors import limit_exceeded, malformed_policy
 from eucalite.policy import (
     MalformedPolicy,
@@ -11,6 +14,8 @@ from eucalite.policy import (
     parse_policy,
 )
 from eucalite.store.db import Store
+
+Row = dict[str, Any]
 
 # AWS quotas, in characters without whitespace. Inline limits are per principal, all its inline
 # policies together.
@@ -41,32 +46,63 @@ def size(text: str) -> int:
     return document_size_without_whitespace(text)
 
 
-def check_trust(text: str, store: Store) -> None:
+def check_trust(text: str, store: Store) -> dict[str, str]:
+    """Validate a trust policy; returns the unique id of each user or role principal it names, which is
+    what AWS keeps: a user or role deleted and made again under the same name is not trusted any more."""
     if size(text) > TRUST_POLICY_MAX:
         raise limit_exceeded(f"Cannot exceed quota for ACLSizePerRole: {TRUST_POLICY_MAX}")
     doc = validated(text, PolicyKind.TRUST)
+    resolved: dict[str, str] = {}
     for statement in doc.statements:
         for principal in statement.principals.aws if statement.principals else ():
-            if not _principal_exists(store, principal):
+            exists, unique_id = _resolve_principal(store, principal)
+            if not exists:
                 raise malformed_policy(f'Invalid principal in policy: "AWS":"{principal}"')
+            if unique_id is not None:
+                resolved[principal] = unique_id
+    return resolved
+
+
+def stale_principals(store: Store, role: Row) -> dict[str, str]:
+    """Principal ARNs of the role's trust policy that no longer name the entity they named when the policy
+    was saved (deleted, or deleted and made again), each with the unique id it was saved with."""
+    recorded: dict[str, str] = json.loads(role.get("trust_principal_ids") or "{}")
+    return {arn: uid for arn, uid in recorded.items() if _resolve_principal(store, arn)[1] != uid}
+
+
+def trust_as_shown(store: Store, role: Row) -> str:
+    """The trust policy as GetRole shows it: a principal whose entity is gone appears as its unique id."""
+    stale = stale_principals(store, role) if role.get("trust_principal_ids") else {}
+    if not stale:
+        return str(role["trust_policy"])
+    doc = json.loads(role["trust_policy"])
+    statements = doc["Statement"] if isinstance(doc["Statement"], list) else [doc["Statement"]]
+    for statement in statements:
+        principal = statement.get("Principal")
+        if isinstance(principal, dict) and "AWS" in principal:
+            members = principal["AWS"]
+            swap = [stale.get(m, m) for m in (members if isinstance(members, list) else [members])]
+            principal["AWS"] = swap if isinstance(members, list) else swap[0]
+    return json.dumps(doc)
 
 
 _PRINCIPAL_TABLES = {"user": "users", "role": "roles"}
 
 
-def _principal_exists(store: Store, principal: str) -> bool:
-    """AWS resolves user and role principals when the policy is saved. Principals of accounts this cloud
-    does not hold cannot be checked, and are kept as written."""
+def _resolve_principal(store: Store, principal: str) -> tuple[bool, str | None]:
+    """(may be trusted, unique id). AWS resolves user and role principals when the policy is saved.
+    Principals of accounts this cloud does not hold cannot be checked, and are kept as written."""
     parts = principal.split(":", 5)
     if len(parts) != 6 or parts[2] != "iam":
-        return True
+        return True, None
     kind, _, rest = parts[5].partition("/")
     table = _PRINCIPAL_TABLES.get(kind)
     if table is None or not rest or store.one("select 1 from accounts where id = ?", [parts[4]]) is None:
-        return True
+        return True, None
     path, _, name = ("/" + rest).rpartition("/")
-    return store.one(f"select 1 from {table} where account_id = ? and name = ? and path = ?",
-                     [parts[4], name, path + "/"]) is not None
+    row = store.one(f"select id from {table} where account_id = ? and name = ? and path = ?",
+                    [parts[4], name, path + "/"])
+    return (True, str(row["id"])) if row else (False, None)
 
 
 def check_managed(text: str) -> None:

@@ -3,7 +3,10 @@ DeleteRole. (Tags: tags.py; inline policies: inline_policies.py; profiles: insta
 
 from __future__ import annotations
 
+import json
 from typing import Any
+
+import sqlite_utils
 
 from eucalite.errors import delete_conflict
 from eucalite.services.context import CallContext
@@ -20,8 +23,17 @@ from eucalite.services.iam.common import (
 )
 from eucalite.services.iam.pagination import page_of
 from eucalite.services.registry import operation
+from eucalite.store import migrations
 
 DEFAULT_MAX_SESSION_DURATION = 3600
+
+
+def _m011_trust_principal_ids(db: sqlite_utils.Database) -> None:
+    # The unique ids of the users and roles a trust policy named when it was saved (documents.check_trust).
+    db.table("roles").add_column("trust_principal_ids", str)
+
+
+migrations.register("011_trust_principal_ids", _m011_trust_principal_ids)
 
 _role_arn = named_arn("role", "roles", "RoleName")
 
@@ -35,7 +47,7 @@ def _role_keys(ctx: CallContext, params: Params) -> dict[str, Any]:
 def create_role(ctx: CallContext, params: Params) -> dict[str, Any]:
     name = params["RoleName"]
     trust = params["AssumeRolePolicyDocument"]
-    documents.check_trust(trust, ctx.cloud.store)
+    principal_ids = documents.check_trust(trust, ctx.cloud.store)
     row = {
         "id": new_id("AROA"),
         "account_id": ctx.account_id,
@@ -43,6 +55,7 @@ def create_role(ctx: CallContext, params: Params) -> dict[str, Any]:
         "path": params.get("Path") or "/",
         "created": now(ctx),
         "trust_policy": trust,
+        "trust_principal_ids": json.dumps(principal_ids),
         "description": params.get("Description") or "",
         "max_session_duration": params.get("MaxSessionDuration") or DEFAULT_MAX_SESSION_DURATION,
         "last_used": None,
@@ -60,13 +73,15 @@ def create_role(ctx: CallContext, params: Params) -> dict[str, Any]:
 @operation("iam", "GetRole", resources=_role_arn, condition_keys=_role_keys)
 def get_role(ctx: CallContext, params: Params) -> dict[str, Any]:
     role = require_role(ctx, params["RoleName"])
-    return {"Role": role_shape(role, tags.tags_of(ctx, "roles", role["id"]), full=True)}
+    shown = {**role, "trust_policy": documents.trust_as_shown(ctx.cloud.store, role)}
+    return {"Role": role_shape(shown, tags.tags_of(ctx, "roles", role["id"]), full=True)}
 
 
 @operation("iam", "ListRoles", resources=list_arn("role"))
 def list_roles(ctx: CallContext, params: Params) -> dict[str, Any]:
     page, more = page_of(ctx.cloud.store, "roles", "account_id = ?", [ctx.account_id], params)
-    return {"Roles": [role_shape(r) for r in page], **more}
+    store = ctx.cloud.store
+    return {"Roles": [role_shape({**r, "trust_policy": documents.trust_as_shown(store, r)}) for r in page], **more}
 
 
 @operation("iam", "UpdateRole", resources=_role_arn, condition_keys=_role_keys)
@@ -95,9 +110,10 @@ def update_role_description(ctx: CallContext, params: Params) -> dict[str, Any]:
 @operation("iam", "UpdateAssumeRolePolicy", resources=_role_arn, condition_keys=_role_keys)
 def update_assume_role_policy(ctx: CallContext, params: Params) -> dict[str, Any]:
     role = require_role(ctx, params["RoleName"])
-    documents.check_trust(params["PolicyDocument"], ctx.cloud.store)
+    principal_ids = documents.check_trust(params["PolicyDocument"], ctx.cloud.store)
     with ctx.cloud.store.transaction() as db:
-        db.table("roles").update(role["id"], {"trust_policy": params["PolicyDocument"]})
+        db.table("roles").update(role["id"], {"trust_policy": params["PolicyDocument"],
+                                              "trust_principal_ids": json.dumps(principal_ids)})
     return {}
 
 

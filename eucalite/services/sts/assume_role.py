@@ -41,7 +41,7 @@ def assume_role(ctx: CallContext, params: dict[str, Any]) -> dict[str, Any]:
                             "aws:SourceIp": ctx.caller.source_ip, "sts:RoleSessionName": params["RoleSessionName"]}
     if params.get("ExternalId") is not None:
         keys["sts:ExternalId"] = params["ExternalId"]
-    verdict = trust_allows(role, principal_of(ctx.caller), keys)
+    verdict = trust_allows(ctx.cloud.store, role, principal_of(ctx.caller), keys)
     if verdict is None or not verdict.allowed:
         raise _denied(ctx, role_arn)
     tags = {t["Key"]: t["Value"] for t in params.get("Tags", [])}
@@ -56,7 +56,7 @@ def assume_role(ctx: CallContext, params: dict[str, Any]) -> dict[str, Any]:
         extra_actions.append("sts:SetSourceIdentity")
     for action in extra_actions:
         ctx.authorize(action, [role_arn], {f"aws:RequestTag/{k}": v for k, v in tags.items()}, cross_account=True)
-        verdict = trust_allows(role, principal_of(ctx.caller), keys, action)
+        verdict = trust_allows(ctx.cloud.store, role, principal_of(ctx.caller), keys, action)
         if verdict is None or not verdict.allowed:
             raise ServiceError("AccessDenied", f"User: {ctx.caller.arn} is not authorized to perform: {action} on "
                                f"resource: {role_arn}", 403)

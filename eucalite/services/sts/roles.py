@@ -7,6 +7,7 @@ from typing import Any
 from eucalite import arns
 from eucalite.authz import parsed
 from eucalite.policy import MalformedPolicy, PolicyKind, Principal, Reason, evaluate_trust
+from eucalite.services.iam import documents
 from eucalite.store.db import Store
 
 
@@ -24,11 +25,12 @@ def role_by_arn(store: Store, arn: str) -> dict[str, Any] | None:
     return role
 
 
-def trust_allows(role: dict[str, Any], caller: Principal, keys: dict[str, Any],
+def trust_allows(store: Store, role: dict[str, Any], caller: Principal, keys: dict[str, Any],
                  action: str = "sts:AssumeRole") -> Reason | None:
     """The trust policy's verdict, or None when the stored document cannot be read (never trusted)."""
     try:
         doc = parsed(role["trust_policy"], PolicyKind.TRUST)
     except MalformedPolicy:
         return None
-    return evaluate_trust(doc, action, caller, keys)
+    stale = documents.stale_principals(store, role) if role.get("trust_principal_ids") else {}
+    return evaluate_trust(doc, action, caller, keys, stale=frozenset(stale))
