@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import json
 import os
 import shutil
 import socket
@@ -17,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from eucalite.config import RUNTIME_FILE, Settings, load_settings
+from eucalite.config import EndpointFileError, Settings, load_settings, read_endpoint
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -52,14 +51,13 @@ def listening(host: str, port: int) -> bool:
 
 def running_cloud(data_dir: Path) -> dict[str, object] | None:
     """What endpoint.json says about the cloud serving data_dir, if something listens there."""
-    path = data_dir / RUNTIME_FILE
     try:
-        info = json.loads(path.read_text())
-    except (OSError, ValueError):
+        info = read_endpoint(data_dir)
+    except EndpointFileError:  # load_settings has said so already; nothing known runs there
         return None
-    if not (data_dir / "eucalite.db").exists() or not listening(str(info.get("host")), int(info.get("port", 0))):
+    if info is None or not (data_dir / "eucalite.db").exists() or not listening(info["host"], info["port"]):
         return None
-    return dict(info)
+    return info
 
 
 def image_dir(image: str) -> Path:
