@@ -172,7 +172,7 @@ def start_cloud(data_dir: Path | None, driver: str, log: Path | None = None, por
             if listening("127.0.0.1", port) and (data_dir / "aws" / "credentials").exists():
                 return target
             time.sleep(0.1)
-    except BaseException:  # interrupted (Ctrl-C, SIGTERM) while the cloud was starting
+    except KeyboardInterrupt:  # Ctrl-C or SIGTERM (demo.cli.Terminated) while the cloud was starting
         target.stop(keep=False)
         raise
     target.stop(keep=True)
