@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from eucalite.config import Settings, load_settings, record_endpoint
+from eucalite.config import Settings, SettingsError, load_settings, parse_duration, record_endpoint
 
 
 def _common(p: argparse.ArgumentParser) -> None:
@@ -172,10 +172,11 @@ def build_parser(with_extras: bool = True) -> argparse.ArgumentParser:
     up = sub.add_parser("up", help="run the cloud (API, metadata service, nodes, dashboard)")
     _common(up)
     up.add_argument("--host")
-    up.add_argument("--port", type=int)
+    up.add_argument("--port", type=int, help="port to listen on (1-65535; default 8773)")
     up.add_argument("--driver", choices=["memory", "libvirt"])
     up.add_argument("--no-tui", action="store_true", help="run headless, logging to stderr")
-    up.add_argument("--credential-ttl", type=_duration, help="instance credential lifetime, e.g. 2m, 1h")
+    up.add_argument("--credential-ttl", type=_duration,
+                    help="instance credential lifetime, 60 s to 12 h, e.g. 2m, 1h")
     up.add_argument("--test-mode", action="store_true", help="moto-compatible test-suite mode (see README)")
     up.add_argument("--seed-credentials", action="append", metavar="KEY:SECRET[:ACCOUNT]")
     up.set_defaults(func=cmd_up)
@@ -197,13 +198,11 @@ def build_parser(with_extras: bool = True) -> argparse.ArgumentParser:
 
 
 def _duration(text: str) -> int:
-    units = {"s": 1, "m": 60, "h": 3600}
+    # The range (credential_ttl: 60 s to 12 h) is checked with the other settings, in config.py.
     try:
-        if text[-1] in units:
-            return int(float(text[:-1]) * units[text[-1]])
-        return int(text)
-    except (ValueError, IndexError):
-        raise argparse.ArgumentTypeError(f"not a duration: {text!r} (use e.g. 90s, 2m, 1h)") from None
+        return parse_duration(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -213,8 +212,24 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser(with_extras=not (words and words[0] in BUILTIN_COMMANDS)).parse_args(argv)
     try:
         return int(args.func(args) or 0)
+    except SettingsError as exc:  # a bad settings.toml, EUCALITE_* variable or flag value: one line
+        print(f"eucalite: {exc}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # `eucalite ... | head`: the reader is gone, so is any point in writing
+        _discard_stdout()
+        return 141  # 128 + SIGPIPE, as a shell reports a command killed by it
+
+
+def _discard_stdout() -> None:
+    """Point stdout at /dev/null, so that flushing it at exit raises no second BrokenPipeError."""
+    import os
+
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
 
 
 if __name__ == "__main__":

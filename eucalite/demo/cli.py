@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import shutil
+import signal
 import sys
 import tempfile
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -53,10 +56,34 @@ def _account_name(runner: Runner, wanted: str) -> str:
     return name
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM or SIGHUP, handled as Ctrl-C is: the walkthrough stops, cleans up and stops the cloud it
+    started (the default action would end the demo at once and leave that cloud running)."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+@contextlib.contextmanager
+def _signals_interrupt() -> Iterator[None]:
+    if threading.current_thread() is not threading.main_thread():  # only the main thread may set handlers
+        yield
+        return
+
+    def interrupt(signum: int, _frame: object) -> None:
+        raise Terminated(signum)
+
+    previous = {sig: signal.signal(sig, interrupt) for sig in (signal.SIGTERM, signal.SIGHUP)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
 def run_demo(args: argparse.Namespace, printer: Printer) -> int:
-    from eucalite.demo import scenario
     from eucalite.demo.cloud import choose
-    from eucalite.demo.runner import Runner, StepFailed
 
     p = printer
     p.line(p.bold("eucalite demo: the Eucalyptus 3.4 instance-profile walkthrough, with the aws CLI"))
@@ -65,15 +92,25 @@ def run_demo(args: argparse.Namespace, printer: Printer) -> int:
     except RuntimeError as exc:
         p.fail(str(exc))
         return 2
-    guest = "metadata" if target.driver == "memory" else args.image
-    p.comment(f"cloud: {target.url}, data dir {target.data_dir}"
-              + (" (started by the demo, stopped at the end)" if target.proc else " (already running)"))
-    p.comment(f"node driver: {target.why}")
-    workdir = Path(tempfile.mkdtemp(prefix="eucalite-demo-work-"))
-    from eucalite.config import default_data_dir
+    try:
+        return _walk(args, p, target)
+    finally:
+        target.stop(keep=False)  # done in _finish already, unless the demo broke off before it got there
 
+
+def _walk(args: argparse.Namespace, p: Printer, target: Target) -> int:
+    from eucalite.config import default_data_dir
+    from eucalite.demo import scenario
+    from eucalite.demo.output import OutputClosed
+    from eucalite.demo.runner import Runner, StepFailed
+
+    guest = "metadata" if target.driver == "memory" else args.image
+    workdir = Path(tempfile.mkdtemp(prefix="eucalite-demo-work-"))
     runner = Runner(p, target.data_dir, workdir, {}, show_data_dir=target.data_dir != default_data_dir())
     try:
+        p.comment(f"cloud: {target.url}, data dir {target.data_dir}"
+                  + (" (started by the demo, stopped at the end)" if target.proc else " (already running)"))
+        p.comment(f"node driver: {target.why}")
         for name, content in scenario.FILES.items():
             (workdir / name).write_text(content + "\n")
         runner.load_env("cloud-admin", "eucalyptus")
@@ -90,6 +127,13 @@ def run_demo(args: argparse.Namespace, printer: Printer) -> int:
             runner.run_section(section)
     except StepFailed as exc:
         p.fail(str(exc))
+    except OutputClosed:
+        raise
+    except KeyboardInterrupt as exc:
+        with contextlib.suppress(OutputClosed):
+            p.fail("interrupted" + (f" ({signal.Signals(exc.signum).name})" if isinstance(exc, Terminated) else "")
+                   + ": cleaning up")
+        raise
     except Exception as exc:  # a bug in the demo itself: still clean up and report
         p.fail(f"the demo broke: {exc!r}")
     finally:
@@ -100,6 +144,7 @@ def run_demo(args: argparse.Namespace, printer: Printer) -> int:
 
 def _finish(runner: Runner, target: Target, workdir: Path, p: Printer) -> None:
     from eucalite.demo import scenario
+    from eucalite.demo.output import OutputClosed
     from eucalite.demo.runner import StepFailed
 
     try:
@@ -112,15 +157,22 @@ def _finish(runner: Runner, target: Target, workdir: Path, p: Printer) -> None:
                     p.fail(str(exc))
     finally:
         if target.proc is not None:
-            p.comment(f"stopping the eucalite the demo started (pid {target.proc.pid})")
+            with contextlib.suppress(OutputClosed):  # stopping it matters more than saying so
+                p.comment(f"stopping the eucalite the demo started (pid {target.proc.pid})")
         target.stop(keep=False)
         shutil.rmtree(workdir, ignore_errors=True)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from eucalite.demo.output import Printer
+    from eucalite.demo.output import OutputClosed, Printer
 
-    return run_demo(args, Printer(sys.stdout))
+    with _signals_interrupt():
+        try:
+            return run_demo(args, Printer(sys.stdout))
+        except OutputClosed:  # `eucalite demo | head`: cleaned up; nobody reads a message now
+            return 141  # 128 + SIGPIPE, as for any eucalite command writing to a closed pipe
+        except Terminated as exc:
+            return 128 + exc.signum
 
 
 def register(sub: argparse._SubParsersAction, common: Callable[[argparse.ArgumentParser], None]) -> None:  # type: ignore[type-arg]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import json
 import os
 import shutil
 import socket
@@ -17,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from eucalite.config import RUNTIME_FILE, Settings, load_settings
+from eucalite.config import EndpointFileError, Settings, load_settings, read_endpoint
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -33,15 +32,23 @@ class Target:
     notes: list[str] = field(default_factory=list)
 
     def stop(self, keep: bool) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        if self.temp_dir is not None and not keep:
-            shutil.rmtree(self.temp_dir, ignore_errors=True)
+        """Stop the cloud the demo started (if it did; stopping twice is harmless) and, unless ``keep``,
+        remove its throwaway data dir. Interrupted again while waiting, it kills the cloud at once."""
+        try:
+            if self.proc is not None and self.proc.poll() is None:
+                self.proc.terminate()
+                try:
+                    self.proc.wait(20)
+                except subprocess.TimeoutExpired:
+                    self.proc.kill()
+                    self.proc.wait()
+                except KeyboardInterrupt:  # a second Ctrl-C (or SIGTERM): no more waiting
+                    self.proc.kill()
+                    self.proc.wait()
+                    raise
+        finally:
+            if self.temp_dir is not None and not keep:
+                shutil.rmtree(self.temp_dir, ignore_errors=True)
 
 
 def listening(host: str, port: int) -> bool:
@@ -52,14 +59,13 @@ def listening(host: str, port: int) -> bool:
 
 def running_cloud(data_dir: Path) -> dict[str, object] | None:
     """What endpoint.json says about the cloud serving data_dir, if something listens there."""
-    path = data_dir / RUNTIME_FILE
     try:
-        info = json.loads(path.read_text())
-    except (OSError, ValueError):
+        info = read_endpoint(data_dir)
+    except EndpointFileError:  # load_settings has said so already; nothing known runs there
         return None
-    if not (data_dir / "eucalite.db").exists() or not listening(str(info.get("host")), int(info.get("port", 0))):
+    if info is None or not (data_dir / "eucalite.db").exists() or not listening(info["host"], info["port"]):
         return None
-    return dict(info)
+    return info
 
 
 def image_dir(image: str) -> Path:
@@ -134,8 +140,9 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_cloud(data_dir: Path | None, driver: str, log: Path | None = None) -> Target:
-    """`eucalite up --no-tui` in a subprocess: in data_dir, or in a throwaway dir QEMU can reach."""
+def start_cloud(data_dir: Path | None, driver: str, log: Path | None = None, port: int | None = None) -> Target:
+    """`eucalite up --no-tui` in a subprocess: in data_dir (on ``port``, else the one its settings say),
+    or in a throwaway dir QEMU can reach."""
     temp = None
     if data_dir is None:
         # /var/tmp, world-searchable: under qemu:///system QEMU runs unprivileged and must reach the images.
@@ -144,25 +151,44 @@ def start_cloud(data_dir: Path | None, driver: str, log: Path | None = None) -> 
         data_dir, port = temp, _free_port()
     else:
         data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-        port = load_settings({"data_dir": data_dir}).port
+        port = port or load_settings({"data_dir": data_dir}).port
         if listening("127.0.0.1", port):
             raise RuntimeError(f"port {port} is in use, but not by a eucalite serving {data_dir} "
                                f"(set port in {data_dir}/settings.toml or EUCALITE_PORT)")
     out = open(log or data_dir / "demo-eucalite.out", "ab")  # noqa: SIM115 - lives with the process
+    # Its own session: Ctrl-C at the terminal reaches the demo, which cleans up (terminates the instance
+    # while the cloud still serves) and then stops the cloud itself, whatever stopped the demo.
     proc = subprocess.Popen([sys.executable, "-m", "eucalite", "up", "--no-tui", "--data-dir", str(data_dir),
                              "--port", str(port), "--driver", driver],
-                            stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+                            stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                            start_new_session=True, preexec_fn=_die_with_parent)
     target = Target(data_dir, f"http://127.0.0.1:{port}", driver, "", proc=proc, temp_dir=temp)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            target.stop(keep=True)
-            raise RuntimeError(f"eucalite up exited with {proc.returncode}; see {out.name}")
-        if listening("127.0.0.1", port) and (data_dir / "aws" / "credentials").exists():
-            return target
-        time.sleep(0.1)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                target.stop(keep=True)
+                raise RuntimeError(f"eucalite up exited with {proc.returncode}; see {out.name}")
+            if listening("127.0.0.1", port) and (data_dir / "aws" / "credentials").exists():
+                return target
+            time.sleep(0.1)
+    except KeyboardInterrupt:  # Ctrl-C or SIGTERM (demo.cli.Terminated) while the cloud was starting
+        target.stop(keep=False)
+        raise
     target.stop(keep=True)
     raise RuntimeError(f"eucalite up did not listen on {port} within 60 s; see {out.name}")
+
+
+def _die_with_parent() -> None:
+    """In the child, before exec (Linux): SIGTERM it when the demo dies, even by SIGKILL, which no
+    handler of the demo's can see. Elsewhere nothing; the demo's own clean-up still stops it."""
+    if sys.platform != "linux":
+        return
+    import ctypes
+    import signal
+
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
 def choose(data_dir: Path | None, driver: str | None, image: str) -> Target:
@@ -196,6 +222,6 @@ def choose(data_dir: Path | None, driver: str | None, image: str) -> Target:
         why = "libvirt, as asked (--driver libvirt)"
     else:
         why = "memory, as asked (--driver memory): no guest boots, the host plays the guest"
-    target = start_cloud(own_dir, driver)
+    target = start_cloud(own_dir, driver, port=settings.port if own_dir is not None else None)
     target.why = why
     return target

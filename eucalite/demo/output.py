@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import shlex
 import sys
 from typing import TextIO
@@ -9,9 +11,15 @@ from typing import TextIO
 from eucalite.demo.scenario import OUTCOMES
 
 
+class OutputClosed(Exception):
+    """Whoever read the demo's output has gone (`eucalite demo | head`): the walkthrough stops, and the
+    clean-up (the instance, the cloud the demo started) still runs, silently."""
+
+
 class Printer:
     def __init__(self, out: TextIO = sys.stdout) -> None:
         self.out = out
+        self.closed = False  # the reader went away; nothing is printed any more
         color = out.isatty()
         self.bold = (lambda s: f"\033[1m{s}\033[0m") if color else (lambda s: s)
         self.green = (lambda s: f"\033[32m{s}\033[0m") if color else (lambda s: s)
@@ -19,7 +27,18 @@ class Printer:
         self.dim = (lambda s: f"\033[2m{s}\033[0m") if color else (lambda s: s)
 
     def line(self, text: str = "") -> None:
-        print(text, file=self.out, flush=True)
+        if self.closed:
+            return
+        try:
+            print(text, file=self.out, flush=True)
+        except (BrokenPipeError, ValueError):  # ValueError: the stream was closed in this process
+            self.closed = True
+            # What is still buffered goes to /dev/null, so flushing at exit raises nothing either.
+            with contextlib.suppress(OSError, ValueError, AttributeError):
+                devnull = os.open(os.devnull, os.O_WRONLY)
+                os.dup2(devnull, self.out.fileno())
+                os.close(devnull)
+            raise OutputClosed from None
 
     def section(self, title: str) -> None:
         self.line()

@@ -62,6 +62,8 @@ def cmd_build(args: argparse.Namespace) -> int:
     from eucalite.images.store import ensure_built
 
     started = time.monotonic()
+    # Before a build that can take minutes: a bad settings.toml is reported at once.
+    settings = None if args.no_register else load_settings({"data_dir": args.data_dir})
 
     def progress(message: str) -> None:
         print(f"[{time.monotonic() - started:6.1f}s] {args.image}: {message}", flush=True)
@@ -73,9 +75,13 @@ def cmd_build(args: argparse.Namespace) -> int:
         return 1
     for name, digest in sorted(built.checksums.items()):
         print(f"{digest}  {built.kernel.parent / name}")
-    if args.no_register:
+    if settings is None:
         return 0
-    settings = load_settings({"data_dir": args.data_dir})
+    if not settings.db_path.exists():
+        # Unlike `eucalite image import`, build makes the cloud when there is none yet: scripts/setup.sh
+        # builds and registers the images on a fresh machine before anyone ran `eucalite up`.
+        progress(f"no cloud in {settings.data_dir} yet: creating it to register the image in "
+                 "(`eucalite up` starts it)")
     settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     cloud = Cloud(settings)
     try:

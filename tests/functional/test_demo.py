@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import os
+import signal
+import socket
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -14,7 +18,7 @@ from eucalite.demo import scenario
 from eucalite.demo.cloud import libvirt_problems
 from eucalite.demo.runner import parse_exports
 from eucalite.demo.scenario import OUTCOMES, Result
-from tests.conftest import LiveCloud
+from tests.conftest import LiveCloud, free_port
 
 
 def demo(*args: str, home: Path, timeout: float = 300) -> subprocess.CompletedProcess[str]:
@@ -91,6 +95,65 @@ def test_demo_with_the_tiny_guest_under_libvirt(tmp_path: Path) -> None:
     assert "EUCALITE-CREDS role=ACCT1-EC2-ACTIONS key=ASIA" in done.stdout
     assert "EUCALITE-RUN error=UnauthorizedOperation" in done.stdout
     assert_all_held(done.stdout)
+
+
+def _demo_process(tmp_path: Path, until: str = "(started by the demo, stopped at the end)",
+                  ) -> tuple[subprocess.Popen[str], Path, int, str]:
+    """`eucalite demo --driver memory` in its own data dir (on a free port: never 8773), started and
+    read until a line with ``until``; a watchdog kills it should it hang."""
+    data = tmp_path / "data"
+    data.mkdir()
+    port = free_port()
+    (data / "settings.toml").write_text(f"port = {port}\n")
+    (data / "endpoint.json").write_text("")  # left empty by a crash of an older eucalite: only a warning
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "EUCALITE_"))}
+    env["EUCALITE_HOME"] = str(tmp_path / "home")
+    proc = subprocess.Popen([sys.executable, "-m", "eucalite", "demo", "--driver", "memory", "--data-dir",
+                             str(data)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    watchdog = threading.Timer(120, proc.kill)
+    watchdog.daemon = True
+    watchdog.start()
+    assert proc.stdout is not None
+    seen = ""
+    while line := proc.stdout.readline():
+        seen += line
+        if until in line:
+            return proc, data, port, seen
+    raise AssertionError(f"no {until!r} from the demo: {proc.wait()} {seen} {proc.stderr.read() if proc.stderr else ''}")
+
+
+def _assert_cloud_gone(data: Path, port: int) -> None:
+    server_pid = json.loads((data / "endpoint.json").read_text())["pid"]
+    with pytest.raises(ProcessLookupError):  # the demo waited for it, so not even a zombie is left
+        os.kill(server_pid, 0)
+    with pytest.raises(OSError):
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+
+
+@pytest.mark.parametrize("when", ["started", "instance running"])
+def test_sigterm_stops_the_demo_and_the_cloud_it_started(tmp_path: Path, when: str) -> None:
+    proc, data, port, out = _demo_process(tmp_path, *(("$ aws ec2 describe-instances",) if when != "started" else ()))
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.send_signal(signal.SIGTERM)
+    out += proc.stdout.read()
+    err = proc.stderr.read()
+    assert proc.wait(90) == 128 + signal.SIGTERM, out + err
+    assert "Traceback" not in err, err
+    assert "endpoint.json is empty" in err  # the damaged file was described, then rewritten by `up`
+    assert "✗ interrupted (SIGTERM): cleaning up" in out and "# stopping the eucalite the demo started" in out
+    if when == "instance running":  # the clean-up terminated it while the cloud still served
+        assert "$ aws ec2 terminate-instances --instance-ids i-" in out and '"Name": "shutting-down"' in out
+    _assert_cloud_gone(data, port)
+
+
+def test_a_closed_stdout_stops_the_demo_quietly_and_the_cloud_it_started(tmp_path: Path) -> None:
+    proc, data, port, _ = _demo_process(tmp_path)
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()  # `eucalite demo | head -3`: head has its lines and exits
+    err = proc.stderr.read()
+    assert proc.wait(90) == 141, err
+    assert "Traceback" not in err and "BrokenPipeError" not in err, err
+    _assert_cloud_gone(data, port)
 
 
 # -- the pieces -----------------------------------------------------------------------------------------------

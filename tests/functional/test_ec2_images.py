@@ -3,6 +3,9 @@ RegisterImage/DeregisterImage, and unknown image ids."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import uuid
 from pathlib import Path
 
 import pytest
@@ -34,10 +37,47 @@ def test_import_registers_public_admin_images(cloud: LiveCloud, images: dict[str
     assert images["machine"] in _ids(ec2.describe_images(Owners=[emi["OwnerId"]]))
 
 
-def test_import_twice_with_the_same_name_fails(cloud: LiveCloud, tmp_path: Path) -> None:
-    import_image(cloud, tmp_path / "a", "dup-name")
-    with pytest.raises(Exception):  # noqa: B017 - CalledProcessError from the CLI
-        import_image(cloud, tmp_path / "b", "dup-name")
+def run_import(data_dir: Path, workdir: Path, name: str) -> subprocess.CompletedProcess[str]:
+    workdir.mkdir(parents=True, exist_ok=True)
+    (workdir / "vmlinuz").write_bytes(b"\x7fELF not really a kernel")
+    (workdir / "initrd.img").write_bytes(b"070701 not really an initramfs")
+    return subprocess.run([sys.executable, "-m", "eucalite", "image", "import", "--kernel", str(workdir / "vmlinuz"),
+                           "--ramdisk", str(workdir / "initrd.img"), "--name", name, "--data-dir", str(data_dir)],
+                          capture_output=True, text=True, timeout=60)
+
+
+def test_import_twice_with_the_same_name_fails_naming_the_ami(cloud: LiveCloud, tmp_path: Path) -> None:
+    name = f"dup-name-{uuid.uuid4().hex[:6]}"
+    emi = import_image(cloud, tmp_path / "a", name)["machine"]
+    again = run_import(cloud.data_dir, tmp_path / "b", name)
+    assert again.returncode == 1 and again.stdout == ""
+    assert again.stderr == f"eucalite: AMI name {name} is already in use by AMI {emi}\n"
+    # RegisterImage says the same, as AWS does.
+    with pytest.raises(ClientError) as api:
+        cloud.client("ec2").register_image(Name=name, ImageLocation="bucket/x.manifest.xml")
+    assert api.value.response["Error"]["Code"] == "InvalidAMIName.Duplicate"
+    assert api.value.response["Error"]["Message"] == f"AMI name {name} is already in use by AMI {emi}"
+
+
+def test_import_checks_names_as_register_image_does(cloud: LiveCloud, tmp_path: Path) -> None:
+    ec2 = cloud.client("ec2")
+    for name in ("", "ab", "x" * 300):
+        done = run_import(cloud.data_dir, tmp_path / "files", name)
+        assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
+        assert "for parameter Name is invalid. Member must have length" in done.stderr, done.stderr
+        assert not ec2.describe_images(Filters=[{"Name": "name", "Values": [name]}])["Images"]
+    with pytest.raises(ClientError) as api:
+        ec2.register_image(Name="x" * 300, ImageLocation="bucket/x.manifest.xml")
+    assert done.stderr == f"eucalite: {api.value.response['Error']['Message']}\n"  # the very same check
+    assert run_import(cloud.data_dir, tmp_path / "files", "x" * 128).returncode == 0
+
+
+def test_import_refuses_a_data_dir_without_a_cloud(tmp_path: Path) -> None:
+    typo = tmp_path / "no-such-cloud"
+    done = run_import(typo, tmp_path / "files", "typo-image")
+    assert done.returncode == 1
+    assert done.stderr == f"eucalite: no cloud in {typo}; start one with `eucalite up`\n"
+    assert not typo.exists()  # no database, admin or keys made there
 
 
 def test_private_image_shared_by_launch_permission(cloud: LiveCloud, tmp_path: Path) -> None:

@@ -235,7 +235,7 @@ def test_terminated_instance_stops_serving(walk: Walkthrough) -> None:
 def test_rotation_with_a_short_ttl(make_cloud, tmp_path: Path) -> None:
     """Rotation at half-life for demo TTLs: new credentials appear before the old expire, the old keep
     working until their own Expiration, and are refused after it."""
-    live = make_cloud("--credential-ttl", "4s")
+    live = make_cloud("--test-mode", "--credential-ttl", "4s")  # under a minute only in test mode
     walk = set_up(live, tmp_path)
     iid = walk.launch()
     url = walk.metadata_url(iid)

@@ -167,7 +167,7 @@ async def _load(live: LiveCloud, admin: Creds, role: str, urls: list[str], clien
 def run(work: Path, clients: int = 100, seconds: float = 60, ttl: str = "4s", instances: int = 6) -> Result:
     work.mkdir(parents=True, exist_ok=True)
     result = Result("R7", "concurrent-load-across-rotations")
-    live = start_cloud(work / "data", "--credential-ttl", ttl)
+    live = start_cloud(work / "data", "--test-mode", "--credential-ttl", ttl)  # under a minute: test mode
     stats = Stats()
     try:
         admin, role, urls = _set_up(live, instances)

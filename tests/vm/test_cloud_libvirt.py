@@ -142,7 +142,7 @@ def key_prefixes(text: str) -> list[str]:
 
 
 def test_tiny_walkthrough_on_libvirt(guests: Guests) -> None:
-    live = guests.cloud("data", "--credential-ttl", "20s")
+    live = guests.cloud("data", "--test-mode", "--credential-ttl", "20s")  # under a minute: test mode
     w = guests.walkthrough(live)
     ec2_admin = w.ec2(live.admin_creds())
 

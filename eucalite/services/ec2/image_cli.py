@@ -1,7 +1,7 @@
 """`eucalite image import`: register kernel/ramdisk(/disk) files as the cloud admin's images.
 
 Writes through the store directly, so it works with or without a running server (SQLite WAL lets the
-server and this command share the database).
+server and this command share the database), but only into a data dir that has a cloud already.
 """
 
 from __future__ import annotations
@@ -27,6 +27,11 @@ def cmd_import(args: argparse.Namespace) -> int:
             print(f"eucalite: {label} {path} is not a file", file=sys.stderr)
             return 2
     settings = load_settings({"data_dir": args.data_dir})
+    if not settings.db_path.exists():
+        # As `eucalite env` and `metadata-url`: a mistyped --data-dir must not become a new, empty cloud.
+        # (`eucalite image build` does create one, so that scripts/setup.sh can register images first.)
+        print(f"eucalite: no cloud in {settings.data_dir}; start one with `eucalite up`", file=sys.stderr)
+        return 1
     cloud = Cloud(settings)
     try:
         account, _, _ = ensure_account(cloud, CLOUD_ADMIN_ACCOUNT)

@@ -78,6 +78,26 @@ def check_part(ctx: CallContext, image_id: str | None, kind: str) -> None:
         raise ServiceError("InvalidParameterValue", f"{image_id} is not a {kind} image")
 
 
+def check_name(name: str) -> None:
+    """RegisterImage's own checks of Name (the EC2 model's: 3 to 128 characters), for registrations that
+    do not come through the API (`eucalite image import` and `image build`): the same InvalidParameterValue."""
+    from eucalite.wire.parse import parse_params
+    from eucalite.wire.specs import service
+
+    operation = service("ec2").operation("RegisterImage")
+    assert operation is not None
+    parse_params(operation, "ec2", {"Name": name})
+
+
+def name_in_use(store: Store, account_id: str, name: str, kinds: tuple[str, ...]) -> None:
+    """InvalidAMIName.Duplicate, naming the image that has the name (of the first of ``kinds`` that does)."""
+    for kind in kinds:
+        row = store.one("select id from images where account_id = ? and name = ? and kind = ?",
+                        [account_id, name, kind])
+        if row:
+            raise ServiceError("InvalidAMIName.Duplicate", f"AMI name {name} is already in use by AMI {row['id']}")
+
+
 def insert_image(store: Store, account_id: str, kind: str, name: str, created: str, *, path: str | None = None,
                  disk_path: str | None = None, kernel_id: str | None = None, ramdisk_id: str | None = None,
                  public: bool = False, description: str = "", location: str = "", image_id: str | None = None,
@@ -87,9 +107,7 @@ def insert_image(store: Store, account_id: str, kind: str, name: str, created: s
            "state": "available", "public": int(public), "description": description, "created": created,
            "architecture": architecture, "location": location or name, "kernel_cmdline": kernel_cmdline}
     with store.transaction() as db:
-        if store.one("select id from images where account_id = ? and name = ? and kind = ?",
-                     [account_id, name, kind]):
-            raise ServiceError("InvalidAMIName.Duplicate", f"AMI name {name} is already in use by AMI")
+        name_in_use(store, account_id, name, (kind,))
         db.table("images").insert(row)
     return row
 
@@ -102,6 +120,7 @@ def import_files(store: Store, images_dir: Path, account_id: str, name: str, ker
     link: hard link instead when on the same filesystem (for sources that are never rewritten in
     place, like `eucalite image build`'s cache; a gigabyte base disk then costs nothing per data dir).
     """
+    check_name(name)
     out: list[dict[str, Any]] = []
     eki, eri, emi = ids.resource_id("eki"), ids.resource_id("eri"), ids.resource_id("emi")
     copied: list[Path] = []
@@ -120,6 +139,8 @@ def import_files(store: Store, images_dir: Path, account_id: str, name: str, ker
             return str(dest.resolve())
 
         with store.transaction():
+            # The three share the name; a clash names the machine image (emi-) first, as AWS would.
+            name_in_use(store, account_id, name, ("machine", "kernel", "ramdisk"))
             out.append(insert_image(store, account_id, "kernel", name, created, path=place(eki, kernel),
                                     public=public, image_id=eki, location=f"{name}/{kernel.name}"))
             out.append(insert_image(store, account_id, "ramdisk", name, created, path=place(eri, ramdisk),
