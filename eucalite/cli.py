@@ -11,7 +11,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from eucalite.config import Settings, SettingsError, load_settings, parse_duration, record_endpoint
+from eucalite.config import Settings, SettingsError, load_settings, parse_duration
+from eucalite.endpoint import record_endpoint
 
 
 def _common(p: argparse.ArgumentParser) -> None:

@@ -5,17 +5,19 @@ from __future__ import annotations
 
 import contextlib
 import difflib
-import json
 import math
 import os
-import secrets
-import stat
 import sys
 import tomllib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
+
+from eucalite.endpoint import (
+    EndpointFileError,
+    read_endpoint,
+)
 
 # Eucalyptus 3.4's default instance types: (vcpus, memory MiB, disk GiB).
 DEFAULT_INSTANCE_TYPES: dict[str, tuple[int, int, int]] = {
@@ -94,7 +96,6 @@ class Settings:
 
 _ENV_PREFIX = "EUCALITE_"
 SETTINGS_FILE = "settings.toml"
-RUNTIME_FILE = "endpoint.json"
 
 # Instance-profile credentials live at least a minute (AWS's own minimum session is 15 minutes; shorter
 # ones are for watching rotation in a demo) and at most 12 hours, AWS's longest role session. Test mode
@@ -363,71 +364,6 @@ def _read_settings_file(file: Path) -> dict[str, Any]:
             hint = _suggest(key, known) or f" (settings are: {', '.join(sorted(known))})"
             raise SettingsError(f"{file}: unknown setting {key}{hint}")
     return values
-
-
-# -- endpoint.json: where `eucalite up` listens ---------------------------------------------------------------
-class EndpointFileError(SettingsError):
-    """DATA_DIR/endpoint.json exists but cannot be used (empty, not JSON, no valid host and port)."""
-
-
-def read_endpoint(data_dir: Path) -> dict[str, Any] | None:
-    """What `eucalite up` recorded in DATA_DIR/endpoint.json (host, port, driver, test_mode, pid), or None
-    when there is no such file. Every reader goes through here; EndpointFileError for a damaged file."""
-    path = Path(data_dir) / RUNTIME_FILE
-    try:
-        text = path.read_text()
-    except FileNotFoundError:
-        return None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise EndpointFileError(f"cannot read {path}: {getattr(exc, 'strerror', None) or exc}") from None
-    if not text.strip():
-        raise EndpointFileError(f"{path} is empty")
-    try:
-        info = json.loads(text)
-    except ValueError as exc:
-        raise EndpointFileError(f"{path} is not valid JSON ({exc})") from None
-    try:
-        if not isinstance(info, dict):
-            raise _Invalid("a JSON object")
-        host = _text("a host")(info.get("host"))
-        port = _int_range(1, 65535, "a port")(info.get("port"))
-    except _Invalid:
-        raise EndpointFileError(f"{path} has no valid host and port") from None
-    pid = info.get("pid")
-    return {"host": host, "port": port, "driver": info.get("driver") if isinstance(info.get("driver"), str) else None,
-            "test_mode": info.get("test_mode") is True,
-            "pid": pid if isinstance(pid, int) and not isinstance(pid, bool) else None}
-
-
-def record_endpoint(settings: Settings) -> None:
-    # Only host and port are read back into settings; the rest tells tools (eucalite demo) what is running.
-    write_atomically(settings.data_dir / RUNTIME_FILE, json.dumps({
-        "host": settings.host, "port": settings.port, "driver": settings.driver, "test_mode": settings.test_mode,
-        "pid": os.getpid()}))
-
-
-def write_atomically(path: Path, text: str) -> None:
-    """Readers see the old content or the new, never a truncated file: the text goes to a temporary file in
-    the same directory, then replaces ``path`` in one rename. The file keeps its mode (a new one gets the
-    umask's, as open() would give it)."""
-    try:
-        mode: int | None = stat.S_IMODE(path.stat().st_mode)
-    except FileNotFoundError:
-        mode = None
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-    try:
-        with os.fdopen(fd, "w") as f:
-            if mode is not None:
-                os.fchmod(f.fileno(), mode)
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
 
 
 def _warn(message: str) -> None:

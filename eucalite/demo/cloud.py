@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from eucalite.config import EndpointFileError, Settings, load_settings, read_endpoint
+from eucalite.config import Settings, load_settings
+from eucalite.endpoint import EndpointFileError, read_endpoint
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -9,15 +9,13 @@ import pytest
 
 from eucalite.config import (
     MIN_CREDENTIAL_TTL,
-    EndpointFileError,
     NodeSettings,
     Settings,
     SettingsError,
     _checks,
     load_settings,
-    read_endpoint,
-    record_endpoint,
 )
+from eucalite.endpoint import EndpointFileError, read_endpoint, record_endpoint
 
 
 def load(data: Path, toml: str = "", env: dict[str, str] | None = None, **flags: object) -> Settings:
