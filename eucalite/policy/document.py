@@ -48,6 +48,9 @@ PRINCIPAL_NOT_ALLOWED = "Policy document should not specify a principal."
 MISSING_PRINCIPAL = "Missing required field Principal"
 LEGACY_PARSING = "The policy failed legacy parsing"
 DUPLICATE_SID = "Statement IDs (SID) in a single policy must be unique."
+INVALID_SID = ("Statement IDs (SID) must be alpha-numeric. Check that your input satisfies the regular expression "
+               "[0-9A-Za-z]*")
+_SID = re.compile(r"[0-9A-Za-z]*")
 MISSING_VENDOR = "Actions/Conditions must be prefaced by a vendor, e.g., iam, sdb, ec2, etc."
 
 _TOP_LEVEL = frozenset({"Version", "Id", "Statement"})
@@ -237,6 +240,8 @@ def _check_statement_syntax(raw: object) -> Mapping[str, object]:
         raise _syntax(f"Effect must be Allow or Deny, not {effect!r}")
     if "Sid" in raw and not isinstance(raw["Sid"], str):
         raise _syntax("Sid must be a string")
+    if "Sid" in raw and not _SID.fullmatch(raw["Sid"]):
+        raise MalformedPolicy(INVALID_SID, f"Sid {raw['Sid']!r} is not alphanumeric")
     return raw
 
 

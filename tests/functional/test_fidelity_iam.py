@@ -257,3 +257,17 @@ def test_aws_prefix_is_reserved_for_tag_keys(cloud: LiveCloud) -> None:
     assert iam.list_instance_profiles()["InstanceProfiles"] == []
     iam.tag_role(RoleName="r", Tags=[{"Key": "awsome", "Value": "v"}, {"Key": "team:aws", "Value": "v"}])
     assert len(iam.list_role_tags(RoleName="r")["Tags"]) == 2
+
+
+def test_statement_ids_must_be_alphanumeric(cloud: LiveCloud) -> None:
+    _, admin = cloud.new_account("fid-sid")
+    iam = cloud.client("iam", admin)
+    iam.create_user(UserName="u")
+    with pytest.raises(ClientError) as err:
+        iam.put_user_policy(UserName="u", PolicyName="p", PolicyDocument=_doc(Sid="allow ec2", Action="ec2:*",
+                                                                              Resource="*"))
+    assert _error(err) == ("MalformedPolicyDocument", "Statement IDs (SID) must be alpha-numeric. Check that "
+                           "your input satisfies the regular expression [0-9A-Za-z]*")
+    assert iam.list_user_policies(UserName="u")["PolicyNames"] == []
+    iam.put_user_policy(UserName="u", PolicyName="p", PolicyDocument=_doc(Sid="AllowEc2", Action="ec2:*",
+                                                                          Resource="*"))

@@ -741,4 +741,10 @@ MALFORMED_CASES: list[MalformedCase] = [
     MalformedCase("duplicate-sid", _raw({"Statement": [{**_OK, "Sid": "A"}, {**_OK, "Sid": "A"}]}), "identity",
                   "Statement IDs (SID) in a single policy must be unique."),
     MalformedCase("sid-not-string", _raw({"Statement": [{**_OK, "Sid": 5}]}), "identity", SYNTAX, "Sid"),
+    MalformedCase("sid-not-alphanumeric", _raw({"Statement": [{**_OK, "Sid": "allow ec2"}]}), "identity",
+                  "Statement IDs (SID) must be alpha-numeric. Check that your input satisfies the regular "
+                  "expression [0-9A-Za-z]*", "alphanumeric"),
+    MalformedCase("sid-not-ascii", _raw({"Statement": [{**_OK, "Sid": "Grüße"}]}), "trust",
+                  "Statement IDs (SID) must be alpha-numeric. Check that your input satisfies the regular "
+                  "expression [0-9A-Za-z]*", "alphanumeric"),
 ]
