@@ -95,6 +95,16 @@ def test_group_referenced_by_another_group_cannot_be_deleted(ec2) -> None:  # ty
     ec2.delete_security_group(GroupId=src)
 
 
+def test_group_description_is_at_most_255_characters(ec2) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(ClientError) as err:
+        ec2.create_security_group(GroupName="long-description", Description="d" * 256)
+    assert _error(err)[0] == "InvalidParameterValue" and "GroupDescription" in _error(err)[1]
+    assert not ec2.describe_security_groups(Filters=[{"Name": "group-name", "Values": ["long-description"]}])[
+        "SecurityGroups"]
+    gid = ec2.create_security_group(GroupName="long-description", Description="d" * 255)["GroupId"]
+    ec2.delete_security_group(GroupId=gid)
+
+
 def test_ipv6_cidr_is_not_an_ip_range(ec2) -> None:  # type: ignore[no-untyped-def]
     ec2.create_security_group(GroupName="v6-in-v4", Description="x")
     with pytest.raises(ClientError) as err:

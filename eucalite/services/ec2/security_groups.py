@@ -115,6 +115,9 @@ def create_security_group(ctx: CallContext, params: dict[str, Any]) -> dict[str,
     name = params["GroupName"]
     if not name or len(name) > 255 or name.startswith("sg-"):
         raise ServiceError("InvalidParameterValue", f"Value ({name}) for parameter GroupName is invalid.")
+    if len(params["Description"]) > 255:  # AWS: "Up to 255 characters in length"
+        raise ServiceError("InvalidParameterValue", f"Value ({params['Description']}) for parameter "
+                           "GroupDescription is invalid. Length exceeds maximum of 255.")
     tags = tag_specs(params, "security-group")
     ensure_default(ctx.cloud.store, ctx.account_id, now(ctx))
     row = {"id": ids.resource_id("sg"), "account_id": ctx.account_id, "name": name,
