@@ -239,3 +239,9 @@ def test_simulate_role_and_custom_policy(cloud: LiveCloud, account: Any) -> None
     with pytest.raises(ClientError) as err:
         admin.simulate_custom_policy(PolicyInputList=["{not json"], ActionNames=["s3:GetObject"])
     assert code(err) == "MalformedPolicyDocument"
+    # A resource policy would change the verdicts and is not modelled: refused, never silently ignored.
+    with pytest.raises(ClientError) as unmodelled:
+        admin.simulate_custom_policy(PolicyInputList=[doc(allow("s3:GetObject"))], ActionNames=["s3:GetObject"],
+                                     ResourcePolicy="{bad")
+    assert code(unmodelled) == "NotImplemented"
+    assert "ResourcePolicy" in unmodelled.value.response["Error"]["Message"]

@@ -182,7 +182,12 @@ def _source_arn(ctx: CallContext, params: Params) -> list[str]:
     return [params["PolicySourceArn"]]
 
 
-@operation("iam", "SimulatePrincipalPolicy", resources=_source_arn)
+# Inputs that would change the results and that the simulator does not model: refused, not ignored.
+_UNMODELLED = ("PermissionsBoundaryPolicyInputList", "ResourcePolicy", "ResourceOwner", "ResourceHandlingOption")
+
+
+@operation("iam", "SimulatePrincipalPolicy", resources=_source_arn,
+           unsupported=(*_UNMODELLED, "PolicyExclusionList"))
 def simulate_principal_policy(ctx: CallContext, params: Params) -> dict[str, Any]:
     arn = params["PolicySourceArn"]
     try:
@@ -214,7 +219,7 @@ def simulate_principal_policy(ctx: CallContext, params: Params) -> dict[str, Any
     return _simulate(ctx, params, principal, caller, _sources_of(ctx, "group", row["id"]) + _inputs(params))
 
 
-@operation("iam", "SimulateCustomPolicy")
+@operation("iam", "SimulateCustomPolicy", unsupported=(*_UNMODELLED, "OrderedOrganizationPolicyInputList"))
 def simulate_custom_policy(ctx: CallContext, params: Params) -> dict[str, Any]:
     caller = ctx.caller
     principal = Principal(params.get("CallerArn") or caller.arn, caller.account_id, PrincipalKind.USER
