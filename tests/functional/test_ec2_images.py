@@ -70,6 +70,14 @@ def test_import_checks_names_as_register_image_does(cloud: LiveCloud, tmp_path: 
         ec2.register_image(Name="x" * 300, ImageLocation="bucket/x.manifest.xml")
     assert done.stderr == f"eucalite: {api.value.response['Error']['Message']}\n"  # the very same check
     assert run_import(cloud.data_dir, tmp_path / "files", "x" * 128).returncode == 0
+    # AWS's character set: letters, digits, ()[] ./-'@_ only; the API and the command agree.
+    malformed = run_import(cloud.data_dir, tmp_path / "files", "a<b>c!")
+    assert malformed.returncode == 1 and "AMI names must be between 3 and 128 characters" in malformed.stderr
+    with pytest.raises(ClientError) as bad_chars:
+        ec2.register_image(Name="a<b>c!", ImageLocation="bucket/x.manifest.xml")
+    assert bad_chars.value.response["Error"]["Code"] == "InvalidAMIName.Malformed"
+    assert ec2.register_image(Name="Ubuntu (22.04) [x86_64] @home/v1_0 'lts'",
+                              ImageLocation="bucket/y.manifest.xml")["ImageId"].startswith("emi-")
 
 
 def test_import_refuses_a_data_dir_without_a_cloud(tmp_path: Path) -> None:

@@ -6,6 +6,7 @@ An account sees its own images, public ones (launch permission group `all`) and 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from pathlib import Path
 from typing import Any
@@ -87,6 +88,18 @@ def check_name(name: str) -> None:
     operation = service("ec2").operation("RegisterImage")
     assert operation is not None
     parse_params(operation, "ec2", {"Name": name})
+    check_name_characters(name)
+
+
+# AWS: 3-128 letters, numbers, parentheses, square brackets, spaces, periods, slashes, dashes, single
+# quotes, at-signs and underscores.
+_AMI_NAME = re.compile(r"[A-Za-z0-9()\[\] ./\-'@_]{3,128}")
+
+
+def check_name_characters(name: str) -> None:
+    if not _AMI_NAME.fullmatch(name):
+        raise ServiceError("InvalidAMIName.Malformed", "AMI names must be between 3 and 128 characters long, and "
+                           "may contain letters, numbers, '(', ')', '.', '-', '/' and '_'")
 
 
 def name_in_use(store: Store, account_id: str, name: str, kinds: tuple[str, ...]) -> None:
@@ -187,6 +200,7 @@ def _image_arns(ctx: CallContext, params: dict[str, Any]) -> list[str]:
 
 @operation("ec2", "RegisterImage", resources=lambda ctx, p: [image_arn(ctx, "*")])
 def register_image(ctx: CallContext, params: dict[str, Any]) -> dict[str, Any]:
+    check_name_characters(params["Name"])
     check_part(ctx, params.get("KernelId"), "kernel")
     check_part(ctx, params.get("RamdiskId"), "ramdisk")
     tags = tag_specs(params, "image")
