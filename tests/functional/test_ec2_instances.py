@@ -124,6 +124,10 @@ def test_stop_start_reboot_and_attributes(ec2, images: dict[str, str]) -> None: 
     assert change["PreviousState"]["Name"] == "running" and change["CurrentState"]["Name"] == "stopping"
     stopped = wait_state(ec2, iid, "stopped")
     assert stopped["StateReason"]["Code"] == "Client.UserInitiatedShutdown"
+    for no_value in ({"Attribute": "instanceType"}, {"Attribute": "kernel"}):
+        with pytest.raises(ClientError) as missing:
+            ec2.modify_instance_attribute(InstanceId=iid, **no_value)
+        assert _code(missing) == "MissingParameter"
     ec2.modify_instance_attribute(InstanceId=iid, InstanceType={"Value": "m1.xlarge"})
     ec2.modify_instance_attribute(InstanceId=iid, UserData={"Value": b"#!/bin/sh\necho hi\n"})
     assert ec2.describe_instance_attribute(InstanceId=iid, Attribute="instanceType")["InstanceType"]["Value"] == \

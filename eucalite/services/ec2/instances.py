@@ -17,7 +17,7 @@ from typing import Any
 
 from eucalite import ids
 from eucalite.clock import iso8601
-from eucalite.errors import ServiceError
+from eucalite.errors import ServiceError, missing_parameter
 from eucalite.nodes.base import Capability, LaunchSpec, NodeDriver, NodeError
 from eucalite.services.context import CallContext
 from eucalite.services.ec2 import images, instance_types, keypairs, profiles, security_groups
@@ -577,13 +577,21 @@ def _require_stopped(row: dict[str, Any]) -> None:
         raise ServiceError("IncorrectInstanceState", f"The instance '{row['id']}' is not in the 'stopped' state.")
 
 
+def _attribute_value(params: dict[str, Any], member: str, value: str | None) -> str:
+    """The new value, given either as Member.Value or as Attribute=... with Value=...: one is required."""
+    chosen = (params.get(member) or {}).get("Value") if member in params else value
+    if not chosen:
+        raise missing_parameter(f"{member}.Value" if member in params else "Value")
+    return str(chosen)
+
+
 @operation("ec2", "ModifyInstanceAttribute", resources=_instance_arns)
 def modify_instance_attribute(ctx: CallContext, params: dict[str, Any]) -> dict[str, Any]:
     row = require_instances(ctx, [params["InstanceId"]])[0]
     attr, value = params.get("Attribute"), params.get("Value")
     updates: dict[str, Any] = {}
     if "InstanceType" in params or attr == "instanceType":
-        itype = params["InstanceType"]["Value"] if "InstanceType" in params else value
+        itype = _attribute_value(params, "InstanceType", value)
         instance_types.require(ctx, itype)
         _require_stopped(row)
         updates["instance_type"] = itype
@@ -599,12 +607,12 @@ def modify_instance_attribute(ctx: CallContext, params: dict[str, Any]) -> dict[
         updates["user_data"] = base64.b64encode(data).decode() if data else None
     if "Kernel" in params or attr == "kernel":
         _require_stopped(row)
-        kid = params["Kernel"]["Value"] if "Kernel" in params else value
+        kid = _attribute_value(params, "Kernel", value)
         images.check_part(ctx, kid, "kernel")
         updates["kernel_id"] = kid
     if "Ramdisk" in params or attr == "ramdisk":
         _require_stopped(row)
-        rid = params["Ramdisk"]["Value"] if "Ramdisk" in params else value
+        rid = _attribute_value(params, "Ramdisk", value)
         images.check_part(ctx, rid, "ramdisk")
         updates["ramdisk_id"] = rid
     if "Groups" in params:
