@@ -5,6 +5,7 @@
     python scripts/bench.py                    # more and longer rounds
     python scripts/bench.py --quick --guests   # also P4/P4b (real guests; libvirt + built images)
     python scripts/bench.py --quick --only P1,P6 --no-write
+    python scripts/bench.py --quick --only P1,P3,P2 --profile --no-write   # py-spy: where the time goes
 
 Core plan on a 2-core machine: each server under test runs pinned to core 0 (taskset), alone; wrk (one
 thread) and this orchestrator run pinned to core 1. Servers are single processes (uvicorn for eucalite,
@@ -25,6 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from benchkit import guests, metadata, policy, report, scale, scenario, startup, throughput
 from benchkit.loadgen import have_wrk
+from benchkit.profile import Profiler
 from benchkit.servers import CLIENT_CPU, SERVER_CPU, start_eucalite, start_moto
 
 REPO = Path(__file__).resolve().parents[1]
@@ -45,6 +47,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-write", action="store_true", help="do not update BENCHMARKS.md")
     ap.add_argument("--markdown", type=Path, default=REPO / "BENCHMARKS.md")
     ap.add_argument("--keep", action="store_true", help="keep the work directory")
+    ap.add_argument("--profile", nargs="?", type=Path, const=REPO / "bench-profiles", default=None,
+                    metavar="DIR", help="record the eucalite server with py-spy during P1's and P3's measured "
+                    "rounds and one extra P2 start; per-function summaries printed and saved in DIR "
+                    "(default bench-profiles/)")
     args = ap.parse_args(argv)
     only = {p.strip().upper() for p in args.only.split(",")}
     cfg = plan(args.quick)
@@ -57,6 +63,7 @@ def main(argv: list[str] | None = None) -> int:
     header = report.machine(REPO)
     for line in header:
         print(line)
+    profiler = Profiler(args.profile) if args.profile else None
     started = time.monotonic()
     results: list[report.Result] = []
     try:
@@ -67,7 +74,8 @@ def main(argv: list[str] | None = None) -> int:
                 we = scenario.build_eucalite(euca, e_data, work)
                 wm = scenario.build_moto(moto)
                 if "P1" in only:
-                    results += throughput.run([(euca, we), (moto, wm)], int(cfg["rounds"]), cfg["seconds"], work)
+                    results += throughput.run([(euca, we), (moto, wm)], int(cfg["rounds"]), cfg["seconds"], work,
+                                              profiler)
                     print(results[-1].line(), flush=True)
                 if "P3" in only:
                     targets = {
@@ -75,7 +83,8 @@ def main(argv: list[str] | None = None) -> int:
                             metadata.eucalite_metadata_url(e_data, we.instance_ids[0]), "bench-role-0"),
                         "moto": metadata.credential_get(moto.url, "default-role"),
                     }
-                    res = metadata.run(targets, int(cfg["rounds"]), cfg["seconds"], work)
+                    res = metadata.run(targets, int(cfg["rounds"]), cfg["seconds"], work,
+                                       (profiler, euca.proc.pid) if profiler else None)
                     results += res
                     for r in res:
                         print(r.line(), flush=True)
@@ -83,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
                 euca.stop()
                 moto.stop()
         if "P2" in only:
-            results += startup.run(work, int(cfg["startup_rounds"]))
+            results += startup.run(work, int(cfg["startup_rounds"]), profiler)
             print(results[-1].line(), flush=True)
         if "P4" in only:
             res = guests.run(args.guests, work)
@@ -114,7 +123,12 @@ def main(argv: list[str] | None = None) -> int:
     results.sort(key=lambda r: order.get(r.pid, 99))
     print("\n" + "\n".join(r.line() for r in results))
     print(f"({elapsed:.0f} s)")
-    if not args.no_write:
+    if profiler is not None:
+        print()
+        profiler.report()
+    if profiler is not None and not args.no_write:
+        print("not writing BENCHMARKS.md: py-spy shared the client core during this run")
+    elif not args.no_write:
         command = "python " + " ".join(shlex.quote(a) for a in ["scripts/bench.py", *(argv or sys.argv[1:])])
         cores = [f"Cores: servers under test pinned to core {SERVER_CPU} (one process each, alone on it); wrk "
                  f"(1 thread, {throughput.CONNECTIONS} connections; 1 connection for p50) and the orchestrator "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import subprocess
 import sys
@@ -9,6 +10,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from benchkit.loadgen import RawClient, run_wrk, wrk_script
+from benchkit.profile import Profiler
 from benchkit.report import Result, fmt_ratio, median, verdict
 from benchkit.signing import Signed
 
@@ -34,7 +36,9 @@ def _check(url: str, req: Signed) -> None:
         raise RuntimeError(f"metadata at {url} answered {resp.status}: {resp.body[:300]!r}")
 
 
-def run(targets: dict[str, tuple[str, Signed]], rounds: int, seconds: float, work: Path) -> list[Result]:
+def run(targets: dict[str, tuple[str, Signed]], rounds: int, seconds: float, work: Path,
+        profile: tuple[Profiler, int] | None = None) -> list[Result]:
+    """`profile`: a profiler and the eucalite server's pid, recorded during its throughput runs."""
     p50: dict[str, list[float]] = {k: [] for k in targets}
     rps: dict[str, list[float]] = {k: [] for k in targets}
     scripts = {}
@@ -47,7 +51,9 @@ def run(targets: dict[str, tuple[str, Signed]], rounds: int, seconds: float, wor
         for name in names if r % 2 == 0 else names[::-1]:
             url = targets[name][0]
             lat = run_wrk(url, scripts[name], max(1.0, seconds / 2), 1)
-            thr = run_wrk(url, scripts[name], seconds, CONNECTIONS)
+            with (profile[0].record("P3-throughput", profile[1]) if profile and name == "eucalite"
+                  else contextlib.nullcontext()):
+                thr = run_wrk(url, scripts[name], seconds, CONNECTIONS)
             if lat.status_errors or thr.status_errors:
                 raise RuntimeError(f"{name} metadata answered errors under load")
             p50[name].append(lat.p50_ms)

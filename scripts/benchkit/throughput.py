@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 from benchkit.loadgen import run_wrk, wrk_script
+from benchkit.profile import Profiler
 from benchkit.report import Result, fmt_ratio, median, verdict
 from benchkit.scenario import World, check_all_ok, p1_requests
 from benchkit.servers import Server
@@ -12,7 +14,8 @@ from benchkit.servers import Server
 CONNECTIONS = 8
 
 
-def run(pairs: list[tuple[Server, World]], rounds: int, seconds: float, work: Path) -> list[Result]:
+def run(pairs: list[tuple[Server, World]], rounds: int, seconds: float, work: Path,
+        profiler: Profiler | None = None) -> list[Result]:
     rates: dict[str, list[float]] = {s.name: [] for s, _ in pairs}
     problems: list[str] = []
     for server, world in pairs:  # every request must succeed on its server before it is replayed
@@ -22,7 +25,9 @@ def run(pairs: list[tuple[Server, World]], rounds: int, seconds: float, work: Pa
         order = pairs if r % 2 == 0 else pairs[::-1]
         for server, world in order:
             script = wrk_script(p1_requests(world), work)  # re-signed each round: a fresh X-Amz-Date
-            res = run_wrk(server.url, script, seconds, CONNECTIONS)
+            with (profiler.record("P1", server.proc.pid) if profiler and server.name == "eucalite"
+                  else contextlib.nullcontext()):
+                res = run_wrk(server.url, script, seconds, CONNECTIONS)
             if res.status_errors or res.socket_errors:
                 problems.append(f"{server.name} round {r}: {res.status_errors} non-2xx, "
                                 f"{res.socket_errors} socket errors")
