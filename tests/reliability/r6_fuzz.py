@@ -12,6 +12,7 @@ import json
 import random
 from typing import Any
 
+import hypothesis
 from botocore.model import OperationModel, Shape
 from botocore.serialize import create_serializer
 from hypothesis import HealthCheck, given, settings
@@ -183,8 +184,10 @@ class Fuzzer:
         admin_only = REGISTRY[(svc, name)].cloud_admin_only
         rng = random.Random(seed)
 
-        @settings(max_examples=examples, deadline=None, database=None, derandomize=True,
-                  suppress_health_check=list(HealthCheck))
+        # Deterministic per seed (not derandomize, whose seed is fixed per function: a second pass over an
+        # operation would repeat the first one's cases).
+        @hypothesis.seed(seed)
+        @settings(max_examples=examples, deadline=None, database=None, suppress_health_check=list(HealthCheck))
         @given(params_strategy, mangles)
         def case(params: dict[str, Any], ops: list[tuple[str, int, str]]) -> None:
             self.send(svc, name, model, serializer, params, ops, admin_only and rng.random() < 0.5, result)
@@ -210,8 +213,19 @@ def run(cloud: InProcessCloud, total: int, seed: int = 6) -> Result:
     result = Result("R6", "query-and-policy-fuzzing")
     fuzzer = Fuzzer(cloud)
     ops = operations()
-    per = max(1, total // len(ops))
+    per = max(1, -(-total // len(ops)))
+    roomy: list[tuple[str, str]] = []  # operations whose inputs gave every case asked for
     for i, (svc, name) in enumerate(ops):
+        before = result.attempts
         fuzzer.run_operation(svc, name, per, result, seed + i)
-    result.notes.append(f"{len(ops)} operations x up to {per} cases (operations with small inputs run fewer)")
+        if result.attempts - before >= per:
+            roomy.append((svc, name))
+    # Operations with small inputs run fewer cases; the others make up the difference, so a run is never
+    # smaller than asked.
+    if result.attempts < total and roomy:
+        extra = -(-(total - result.attempts) // len(roomy))
+        for i, (svc, name) in enumerate(roomy):
+            fuzzer.run_operation(svc, name, extra, result, seed + len(ops) + i)
+    result.notes.append(f"{len(ops)} operations x up to {per} cases (operations with small inputs run fewer, "
+                        "others make up the difference)")
     return result
