@@ -8,6 +8,7 @@ action, the action is unavailable and says so, rather than touching the instance
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
@@ -23,6 +24,7 @@ from eucalite.services.invoke import invoke
 if TYPE_CHECKING:
     from eucalite.cloud import Cloud
 
+log = logging.getLogger("eucalite.api")  # the request log: dashboard actions are calls too
 CONSOLE_TAIL = 64 * 1024
 INSTANCE_ACTIONS = {"reboot": "RebootInstances", "stop": "StopInstances", "start": "StartInstances",
                     "terminate": "TerminateInstances"}
@@ -84,11 +86,15 @@ async def perform(cloud: Cloud, action: str, instance_id: str) -> str:
         status, error = err.status, err.code
         raise ActionError(f"{op_name} {instance_id}: {err.code}: {err.message}") from err
     finally:
+        elapsed = (time.perf_counter() - started) * 1000
+        reason = ctx.decisions[-1] if ctx.decisions else ""
+        # The same line the API dispatcher logs for every call, so the log has dashboard actions too.
+        log.info("op=ec2:%s principal=%s (dashboard) decision=%s status=%d ms=%.1f%s%s", op_name, caller.arn,
+                 decision, status, elapsed, f" error={error}" if error else "", f" reason={reason!r}" if reason else "")
         cloud.events.publish(Event("api-call", time.time(), {
             "service": "ec2", "action": op_name, "principal": f"{caller.arn} (dashboard)", "decision": decision,
-            "status": status, "ms": round((time.perf_counter() - started) * 1000, 2), "error": error,
-            "reason": ctx.decisions[-1] if ctx.decisions and decision == "deny" else "",
-            "request_id": ctx.request_id}))
+            "status": status, "ms": round(elapsed, 2), "error": error,
+            "reason": reason if decision == "deny" else "", "request_id": ctx.request_id}))
     return f"{op_name} {instance_id}: done"
 
 

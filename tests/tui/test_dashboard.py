@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -121,7 +122,8 @@ async def test_filter_narrows_each_table(tmp_path: Path) -> None:
     cloud.close()
 
 
-async def test_actions_are_confirmed_and_go_through_ec2(tmp_path: Path) -> None:
+async def test_actions_are_confirmed_and_go_through_ec2(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="eucalite.api")
     cloud = local_cloud(tmp_path)
     await cloud.start()
     try:
@@ -142,6 +144,8 @@ async def test_actions_are_confirmed_and_go_through_ec2(tmp_path: Path) -> None:
             await until(pilot, lambda: cells(app, "instances-table")[0][1] == "stopped")
             calls = [c for c in app.query_one("#activity-table", DataTable).rows]
             assert calls  # the action was recorded as an api-call
+            assert any("op=ec2:StopInstances" in r.getMessage() and "(dashboard) decision=allow" in r.getMessage()
+                       for r in caplog.records)  # and logged like any API call
             await pilot.press("a", "y")
             await until(pilot, lambda: cells(app, "instances-table")[0][1] == "running")
             await pilot.press("x", "y")

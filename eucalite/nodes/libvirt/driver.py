@@ -371,12 +371,18 @@ class LibvirtDriver(NodeDriver):
 
     def _list_ours(self, conn: Any) -> dict[str, NodeState]:
         """instance id -> state of every eucalite domain that belongs to this node (or no node)."""
+        libvirt = _libvirt()
         found: dict[str, NodeState] = {}
         for dom in conn.listAllDomains(0):
             name = dom.name()
             if not name.startswith(PREFIX):
                 continue
-            xml = dom.XMLDesc(0)
+            try:
+                xml, state = dom.XMLDesc(0), dom.state()[0]
+            except libvirt.libvirtError as exc:
+                if exc.get_error_code() == libvirt.VIR_ERR_NO_DOMAIN:
+                    continue  # undefined between the listing and now (a terminate): not there any more
+                raise
             owner = owner_of(xml)
             if owner is not None and owner[1] not in ("", self.name):
                 continue  # another eucalite node sharing this libvirt
@@ -384,7 +390,7 @@ class LibvirtDriver(NodeDriver):
             if (home != self._home) if home else (self._home + "/" not in xml):
                 continue  # another cloud's (another data dir's) node of the same name
             iid = owner[0] if owner and owner[0] else name.removeprefix(PREFIX)
-            found[iid] = states.from_libvirt(dom.state()[0])
+            found[iid] = states.from_libvirt(state)
         return found
 
     async def _domain_type(self, spec: LaunchSpec) -> str:
