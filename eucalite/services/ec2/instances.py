@@ -297,14 +297,15 @@ async def run_instances(ctx: CallContext, params: dict[str, Any]) -> dict[str, A
         raise
     for row in rows:
         repo.changed(cloud, row)
+    # RunInstances answers with the instances as accepted (pending), as AWS does, however fast the node is.
+    accepted = [repo.get(store, r["id"]) or r for r in rows]
     for row, node in zip(rows, nodes, strict=True):
         try:
             await node.launch(spec_for(cloud, row))
         except NodeError as exc:
             repo.set_state(cloud, row["id"], "terminated", f"Server.InternalError: {exc}")
             await rt.release(row["id"])
-    fresh = [repo.get(store, r["id"]) or r for r in rows]
-    return reservations_of(ctx, fresh)[0]
+    return reservations_of(ctx, accepted)[0]
 
 
 async def release_account(cloud: Any, account_id: str) -> None:
@@ -427,6 +428,7 @@ async def terminate_instances(ctx: CallContext, params: dict[str, Any]) -> dict[
             repo.update(ctx.cloud, row["id"], {"transition_reason": f"User initiated ({now(ctx)})"})
             repo.set_state(ctx.cloud, row["id"], "shutting-down", "Client.UserInitiatedShutdown: User initiated "
                            "shutdown")
+            accepted = repo.get(ctx.cloud.store, row["id"])
             driver = rt.driver(row["node"])
             try:
                 if driver is None:
@@ -435,7 +437,11 @@ async def terminate_instances(ctx: CallContext, params: dict[str, Any]) -> dict[
             except NodeError as exc:
                 repo.set_state(ctx.cloud, row["id"], "terminated", f"Server.InternalError: {exc}")
                 await rt.release(row["id"])
-        out.append(_change(row, previous, repo.get(ctx.cloud.store, row["id"])))
+        else:
+            accepted = row
+        # As AWS answers: the state the request left the instance in (shutting-down), not where a fast
+        # node has taken it since; DescribeInstances shows the rest.
+        out.append(_change(row, previous, accepted))
     return {"TerminatingInstances": out}
 
 
@@ -467,11 +473,14 @@ async def stop_instances(ctx: CallContext, params: dict[str, Any]) -> dict[str, 
             driver = _driver_for(ctx, row, Capability.STOP)
             repo.update(ctx.cloud, row["id"], {"transition_reason": f"User initiated ({now(ctx)})"})
             repo.set_state(ctx.cloud, row["id"], "stopping", "Client.UserInitiatedShutdown: User initiated shutdown")
+            accepted = repo.get(ctx.cloud.store, row["id"])
             try:
                 await driver.stop(row["id"])
             except NodeError as exc:
                 raise _node_error(exc) from None
-        out.append(_change(row, previous, repo.get(ctx.cloud.store, row["id"])))
+        else:
+            accepted = row
+        out.append(_change(row, previous, accepted))  # stopping, as AWS answers (see TerminateInstances)
     return {"StoppingInstances": out}
 
 
@@ -497,12 +506,15 @@ async def start_instances(ctx: CallContext, params: dict[str, Any]) -> dict[str,
                                    500)
             repo.update(ctx.cloud, row["id"], {"transition_reason": ""})
             repo.set_state(ctx.cloud, row["id"], "pending", "")
+            accepted = repo.get(ctx.cloud.store, row["id"])
             try:
-                await driver.start(row["id"], spec_for(ctx.cloud, repo.get(ctx.cloud.store, row["id"]) or row))
+                await driver.start(row["id"], spec_for(ctx.cloud, accepted or row))
             except NodeError as exc:
                 repo.set_state(ctx.cloud, row["id"], "stopped", f"Server.InternalError: {exc}")
                 raise _node_error(exc) from None
-        out.append(_change(row, previous, repo.get(ctx.cloud.store, row["id"])))
+        else:
+            accepted = row
+        out.append(_change(row, previous, accepted))  # pending, as AWS answers (see TerminateInstances)
     return {"StartingInstances": out}
 
 
