@@ -213,7 +213,7 @@ def sections(guest: str) -> list[Section]:
     """guest: `metadata` (memory driver: step 4 from the host through the instance's metadata URL),
     `tiny` or `debian` (libvirt: step 4 by the real guest, read back with GetConsoleOutput)."""
     return [
-        Section("1. The cloud administrator creates account {account} (and registers the image)", (
+        Section("1. The cloud administrator creates account {account} and looks up the image (registering it if missing)", (
             Command(("aws", "iam", "create-account", "--account-name", "{account}"), "cloud-admin",
                     save={"account_id": "Account.AccountId"}),
             Command(("eucalite", "env", "--account", "{account}"),

@@ -72,6 +72,7 @@ def test_demo_uses_a_running_cloud_and_can_run_again(cloud: LiveCloud, tmp_path:
     assert second.returncode == 0, second.stdout[-4000:] + second.stderr
     assert "$ aws iam create-account --account-name account1-2" in second.stdout
     assert "$ eucalite image import" not in second.stdout
+    assert "creates account account1-2 and looks up the image (registering it if missing)" in second.stdout
     assert_all_held(second.stdout)
     assert cloud.proc.poll() is None  # a cloud the demo did not start keeps running
 
