@@ -88,9 +88,19 @@ def write_client_files(cloud: Cloud) -> None:
         _write_private(path, buf.getvalue())
 
 
+def ensure_keys_dir(data_dir: Path) -> Path:
+    """DATA_DIR/keys, where users save CreateKeyPair's material for `eucalite ssh` (eucalite keeps no
+    private keys itself): 0700, also when it exists already, as the data dir is."""
+    keys = data_dir / "keys"
+    keys.mkdir(parents=True, exist_ok=True, mode=0o700)
+    keys.chmod(0o700)  # mkdir's mode does nothing for a directory that already exists
+    return keys
+
+
 def bootstrap(cloud: Cloud) -> None:
     ensure_account(cloud, CLOUD_ADMIN_ACCOUNT)
     seed_credentials(cloud, cloud.settings.seed_credentials)
     if cloud.store.path is not None:
         write_client_files(cloud)
+        ensure_keys_dir(cloud.settings.data_dir)
         write_client_models(cloud.settings.data_dir / "models")

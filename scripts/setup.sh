@@ -68,7 +68,8 @@ fi
 
 # 5. Guest images, built from Debian packages through the host's own apt configuration into the
 #    shared build cache (/var/cache/eucalite as root, ~/.cache/eucalite otherwise; EUCALITE_IMAGE_CACHE
-#    overrides) and registered in the default data dir. A second run verifies checksums and reuses both.
+#    overrides) and registered in the default data dir ($EUCALITE_HOME, else ~/.eucalite). A second run
+#    verifies checksums and reuses both.
 if [ "$IMAGES" = 1 ]; then
     say "guest image: tiny (busybox initramfs; seconds, once the kernel package is cached)"
     "$VENV/bin/eucalite" image build tiny

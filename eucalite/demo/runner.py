@@ -17,7 +17,7 @@ from eucalite.demo.output import Printer
 from eucalite.demo.scenario import OUTCOMES, Command, Result, Section, dig
 
 WHO = {
-    "cloud-admin": 'as the cloud administrator (admin@eucalyptus: eval "$(eucalite env)")',
+    "cloud-admin": 'as the cloud administrator (admin@eucalyptus: eval "$(eucalite env{data_dir_opt})")',
     "account-admin": "as the admin of {account}",
     "user01": "as user01 of {account} (the access key just created)",
     "instance": "as software on the instance: no keys; AWS_EC2_METADATA_SERVICE_ENDPOINT={metadata_url}",
@@ -54,6 +54,8 @@ class Runner:
         self.workdir = workdir
         self.facts = facts
         self.show_data_dir = show_data_dir
+        # What hints append to the eucalite commands they suggest, as shown() does to those it runs.
+        self.facts.setdefault("data_dir_opt", f" --data-dir {shlex.quote(str(data_dir))}" if show_data_dir else "")
         self.creds: dict[str, dict[str, str]] = {}  # who -> AWS_* variables
         self.held: dict[str, bool | None] = dict.fromkeys(OUTCOMES)
         self.failures: dict[str, str] = {}

@@ -213,11 +213,11 @@ def sections(guest: str) -> list[Section]:
     """guest: `metadata` (memory driver: step 4 from the host through the instance's metadata URL),
     `tiny` or `debian` (libvirt: step 4 by the real guest, read back with GetConsoleOutput)."""
     return [
-        Section("1. The cloud administrator creates account {account} (and registers the image)", (
+        Section("1. The cloud administrator creates account {account} and looks up the image (registering it if missing)", (
             Command(("aws", "iam", "create-account", "--account-name", "{account}"), "cloud-admin",
                     save={"account_id": "Account.AccountId"}),
             Command(("eucalite", "env", "--account", "{account}"),
-                    note='the account admin\'s credentials, as `eval "$(eucalite env --account {account})"` loads them',
+                    note='the account admin\'s credentials, as `eval "$(eucalite env --account {account}{data_dir_opt})"` loads them',
                     show=mask_exports, exports_for="account-admin"),
             Command(("aws", "ec2", "describe-images", "--owners", "self", "--filters", "Name=name,Values={image_name}",
                      "Name=image-type,Values=machine"),
@@ -273,7 +273,7 @@ def _guest_section(guest: str) -> Section:
         creds = "{metadata_url}/latest/meta-data/iam/security-credentials/"
         return Section("5. Inside the instance (memory driver: from the host, through the instance's metadata URL)", (
             Command(("eucalite", "metadata-url", "{instance_id}"), save={"metadata_url": ""},
-                    note="export AWS_EC2_METADATA_SERVICE_ENDPOINT=$(eucalite metadata-url {instance_id})"),
+                    note="export AWS_EC2_METADATA_SERVICE_ENDPOINT=$(eucalite metadata-url {instance_id}{data_dir_opt})"),
             Command(("curl", "-s", creds), checks=(("credentials", role_listed),)),
             Command(("curl", "-s", creds + ROLE), checks=(("credentials", credentials_served),), show=mask_json),
             Command(("aws", "ec2", "describe-availability-zones"), "instance", checks=(("daz", zones_listed),)),

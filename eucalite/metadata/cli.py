@@ -26,7 +26,7 @@ def cmd_metadata_url(args: argparse.Namespace) -> int:
     row = cloud.store.one("select state, metadata_port from instances where id = ?", [args.instance_id]) \
         if "instances" in cloud.store.db.table_names() else None
     if row is None:
-        print(f"eucalite: no instance {args.instance_id}", file=sys.stderr)
+        print(f"eucalite: no instance {args.instance_id} in {cloud.settings.data_dir}", file=sys.stderr)
         return 1
     if not row["metadata_port"] or row["state"] == "terminated":
         print(f"eucalite: instance {args.instance_id} has no metadata channel (state {row['state']})",

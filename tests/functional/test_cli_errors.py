@@ -97,8 +97,63 @@ def test_a_damaged_endpoint_file_is_described_not_a_traceback(tmp_path: Path, co
                                                          "(the next `eucalite up` rewrites it)\n")
     url = eucalite("metadata-url", "i-12345678", "--data-dir", str(data), home=tmp_path)
     assert url.returncode == 1 and "Traceback" not in url.stderr
-    assert url.stderr.splitlines()[-1] == "eucalite: no instance i-12345678"
+    assert url.stderr.splitlines()[-1] == f"eucalite: no instance i-12345678 in {data}"
     assert problem in url.stderr.splitlines()[0]
+
+
+def _cloud_with_an_ssh_instance(data: Path, iid: str = "i-47353451") -> Path:
+    """A data dir whose instance (as a libvirt node records it) has guest port 22 on host port 2222 and a
+    key pair `demo` whose material is saved where README says."""
+    made_cloud(data)
+    cloud = Cloud(Settings(data_dir=data))
+    with cloud.store.transaction() as db:
+        db.table("instances").insert({"id": iid, "account_id": "000000000001", "state": "running",
+                                      "key_name": "demo", "ssh_port": 2222, "metadata_port": 0})
+    cloud.close()
+    (data / "keys" / "demo.pem").write_text("not a real key\n")
+    return data
+
+
+@pytest.mark.parametrize("args", [
+    ("ssh", "i-47353451", "--data-dir", "{data}", "--print"),  # options after the instance id
+    ("ssh", "--data-dir", "{data}", "--print", "i-47353451"),  # and before it
+    ("ssh", "--print", "i-47353451", "--data-dir={data}", "-l", "root"),
+])
+def test_ssh_takes_options_after_the_instance_id(tmp_path: Path, args: tuple[str, ...]) -> None:
+    data = _cloud_with_an_ssh_instance(tmp_path / "d")
+    proc = eucalite(*(a.format(data=data) for a in args), home=tmp_path / "home")
+    assert proc.returncode == 0, proc.stderr
+    words = proc.stdout.split()
+    assert words[:5] == ["ssh", "-i", str(data / "keys" / "demo.pem"), "-p", "2222"], proc.stdout
+    user = "root" if "root" in args else "debian"
+    assert words[-1] == f"{user}@127.0.0.1", proc.stdout  # no remote command
+
+
+@pytest.mark.parametrize(("after", "remote"), [
+    (("--", "cloud-init", "status"), ["cloud-init", "status"]),
+    (("--print", "--", "cloud-init", "status", "--long"), ["cloud-init", "status", "--long"]),
+    (("--print", "uptime", "-p"), ["uptime", "-p"]),  # without `--`, the command starts at its first word
+])
+def test_ssh_remote_command_follows_the_options(tmp_path: Path, after: tuple[str, ...], remote: list[str]) -> None:
+    data = _cloud_with_an_ssh_instance(tmp_path / "d")
+    extra = () if "--print" in after else ("--print",)
+    proc = eucalite("ssh", *extra, "i-47353451", "--data-dir", str(data), *after, home=tmp_path / "home")
+    assert proc.returncode == 0, proc.stderr
+    words = proc.stdout.split()
+    assert words[-len(remote) - 1:] == ["debian@127.0.0.1", *remote], proc.stdout
+
+
+def test_ssh_and_metadata_url_name_the_data_dir_they_searched(tmp_path: Path) -> None:
+    data = _cloud_with_an_ssh_instance(tmp_path / "d")
+    for command in ("ssh", "metadata-url"):
+        proc = eucalite(command, "i-00000bad", "--data-dir", str(data), home=tmp_path / "home")
+        assert_one_line_error(proc, f"eucalite: no instance i-00000bad in {data}")
+    # Found in the data dir given after the id, not looked up in the default one ($EUCALITE_HOME here).
+    home = made_cloud(tmp_path / "home")
+    proc = eucalite("metadata-url", "i-47353451", "--data-dir", str(data), home=home)
+    assert_one_line_error(proc, "has no metadata channel")
+    proc = eucalite("ssh", "i-47353451", home=home)
+    assert_one_line_error(proc, f"no instance i-47353451 in {home}")
 
 
 def test_output_to_a_closed_pipe_ends_quietly(tmp_path: Path) -> None:

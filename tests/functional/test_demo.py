@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -67,11 +68,19 @@ def test_demo_uses_a_running_cloud_and_can_run_again(cloud: LiveCloud, tmp_path:
     assert "(already running)" in first.stdout
     assert "the running cloud at" in first.stdout and "uses the memory driver" in first.stdout
     assert_all_held(first.stdout)
+    # Every hint names the data dir, as the eucalite commands it runs are shown with it.
+    opt = f"--data-dir {cloud.data_dir}"
+    for hint in (f'(admin@eucalyptus: eval "$(eucalite env {opt})")',
+                 f'`eval "$(eucalite env --account account1 {opt})"` loads them'):
+        assert hint in first.stdout, hint
+    assert re.search(r"=\$\(eucalite metadata-url i-\w+ " + re.escape(opt) + r"\)$", first.stdout, re.M), first.stdout
+    assert "$(eucalite env)" not in first.stdout
     # account1 exists now; a second run picks the next name and the image registered by the first.
     second = demo("--data-dir", str(cloud.data_dir), home=tmp_path)
     assert second.returncode == 0, second.stdout[-4000:] + second.stderr
     assert "$ aws iam create-account --account-name account1-2" in second.stdout
     assert "$ eucalite image import" not in second.stdout
+    assert "creates account account1-2 and looks up the image (registering it if missing)" in second.stdout
     assert_all_held(second.stdout)
     assert cloud.proc.poll() is None  # a cloud the demo did not start keeps running
 

@@ -135,6 +135,29 @@ def test_client_files_written(cloud: LiveCloud) -> None:
     assert "[region eucalite-1]" in (cloud.data_dir / "euca2ools.ini").read_text()
 
 
+def test_first_start_makes_a_private_keys_dir_and_a_restart_tightens_it(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """README's SSH section saves CreateKeyPair's material as DATA_DIR/keys/<name>.pem: the dir is there
+    after `eucalite up`, 0700 like the data dir, and tightened again by the next start."""
+    import stat
+
+    from tests.conftest import start_cloud
+
+    data = tmp_path / "data"
+    live = start_cloud(data)
+    try:
+        keys = data / "keys"
+        assert keys.is_dir()
+        assert stat.S_IMODE(keys.stat().st_mode) == 0o700
+    finally:
+        live.stop()
+    keys.chmod(0o755)
+    live = start_cloud(data)
+    try:
+        assert stat.S_IMODE(keys.stat().st_mode) == 0o700
+    finally:
+        live.stop()
+
+
 def test_second_up_on_a_taken_port_fails_clearly_and_keeps_the_endpoint(cloud: LiveCloud) -> None:
     import sys
 

@@ -33,30 +33,41 @@ def _boot_id() -> str:
         return ""
 
 
-def cached_accel(state_dir: Path) -> str | None:
+def _cached(state_dir: Path) -> tuple[str, str] | None:
     try:
         data = json.loads((state_dir / CACHE_FILE).read_text())
     except (OSError, ValueError):
         return None
     # A host reboot may change the hypervisor under us (kernel update, nested settings): re-probe.
-    if data.get("boot_id") != _boot_id() or data.get("accel") not in ("kvm", "tcg"):
+    if not isinstance(data, dict) or data.get("boot_id") != _boot_id() or data.get("accel") not in ("kvm", "tcg"):
         return None
-    return str(data["accel"])
+    return str(data["accel"]), str(data.get("reason") or "no reason recorded")
 
 
-def detect_accel(state_dir: Path, kernel: Path | None, timeout: float = 6.0) -> str:
-    """'kvm' or 'tcg' for this host. Blocking (up to `timeout` seconds on first use)."""
-    cached = cached_accel(state_dir)
+def cached_accel(state_dir: Path) -> str | None:
+    cached = _cached(state_dir)
+    return cached[0] if cached else None
+
+
+def accel_verdict(state_dir: Path, kernel: Path | None, timeout: float = 6.0) -> tuple[str, str]:
+    """('kvm' or 'tcg', why) for this host. Blocking (up to `timeout` seconds on first use)."""
+    path = state_dir / CACHE_FILE
+    cached = _cached(state_dir)
     if cached:
-        log.info("accelerator %s (cached in %s)", cached, state_dir / CACHE_FILE)
-        return cached
+        log.info("accelerator %s (cached in %s)", cached[0], path)
+        return cached[0], f"{cached[1]} (probed this host boot; cached in {path})"
     accel, reason, conclusive = probe_kvm(kernel, timeout)
     log.info("accelerator %s: %s", accel, reason)
     if conclusive:
         state_dir.mkdir(parents=True, exist_ok=True)
         record = {"accel": accel, "reason": reason, "boot_id": _boot_id(), "checked_at": int(time.time())}
-        (state_dir / CACHE_FILE).write_text(json.dumps(record, indent=1) + "\n")
-    return accel
+        path.write_text(json.dumps(record, indent=1) + "\n")
+    return accel, reason
+
+
+def detect_accel(state_dir: Path, kernel: Path | None, timeout: float = 6.0) -> str:
+    """'kvm' or 'tcg' for this host (accel_verdict without the reason)."""
+    return accel_verdict(state_dir, kernel, timeout)[0]
 
 
 def probe_kvm(kernel: Path | None, timeout: float) -> tuple[str, str, bool]:

@@ -23,7 +23,7 @@ from typing import Any, TypeVar
 
 from eucalite.nodes.base import BootImage, Capability, LaunchSpec, NodeDriver, NodeError, NodeState
 from eucalite.nodes.libvirt import states
-from eucalite.nodes.libvirt.accel import detect_accel
+from eucalite.nodes.libvirt.accel import accel_verdict
 from eucalite.nodes.libvirt.domain_xml import DomainConfig, SlirpNet, build_domain_xml, home_of, owner_of
 
 log = logging.getLogger(__name__)
@@ -397,8 +397,8 @@ class LibvirtDriver(NodeDriver):
         if self._is_test:
             return "test"
         if self._accel is None:
-            self._accel = await asyncio.to_thread(detect_accel, self.accel_cache_dir, spec.image.kernel)
-            log.info("node %s runs guests with %s", self.name, self._accel)
+            self._accel, why = await asyncio.to_thread(accel_verdict, self.accel_cache_dir, spec.image.kernel)
+            log.info("node %s runs guests with %s: %s", self.name, self._accel, why)
         return "kvm" if self._accel == "kvm" else "qemu"
 
     async def _domain_config(self, spec: LaunchSpec) -> DomainConfig:
