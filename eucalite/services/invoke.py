@@ -14,7 +14,7 @@ from eucalite.services.registry import Operation
 
 async def invoke(op: Operation, ctx: CallContext, args: dict[str, Any]) -> dict[str, Any]:
     for name in op.unsupported:
-        if args.get(name) is not None:
+        if args.get(name) not in (None, "", [], {}):  # an empty list on the wire asks for nothing
             raise parameter_not_implemented(name, op.name, op.service)
     if op.cloud_admin_only and not ctx.caller.is_cloud_admin:
         raise ServiceError("AccessDenied", f"User: {ctx.caller.arn} is not authorized to perform: {op.action} "
