@@ -87,8 +87,10 @@ def cmd_up(args: argparse.Namespace) -> int:
     log.info('point clients at it: eval "$(eucalite env --data-dir %s)"', shlex.quote(str(settings.data_dir)))
     if settings.test_mode:
         log.warning("TEST MODE: seeded keys, any signing region, /moto-api/reset and a movable clock are enabled")
+    # Keep idle connections for a minute, as AWS endpoints do, not uvicorn's 5 s: at 5 s a client whose
+    # pool also expires idle connections at 5 s (httpx's default) races the close and sees a reset.
     config = uvicorn.Config(app, host=settings.host, port=settings.port, log_level="warning",
-                            access_log=False, lifespan="on", log_config=None)
+                            access_log=False, lifespan="on", log_config=None, timeout_keep_alive=60)
     server = uvicorn.Server(config)
     if headless:
         server.run()

@@ -112,7 +112,11 @@ async def guest_client(http: httpx.AsyncClient, api_url: str, md_url: str, role:
             headers, body = _signed(api_url, "ec2", "DescribeAvailabilityZones", creds)
             result.attempts += 1
             stats.guest_api += 1
-            resp = await http.post(api_url + "/", content=body, headers=headers)
+            try:
+                resp = await http.post(api_url + "/", content=body, headers=headers)
+            except httpx.HTTPError as exc:
+                result.fail(f"guest API call: {exc!r}")  # told apart from the metadata requests' errors
+                continue
             if resp.status_code != 200:
                 late = time.time() >= expires and any(c in resp.text for c in EXPIRED_CODES)
                 if late:
