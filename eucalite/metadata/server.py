@@ -167,7 +167,8 @@ class MetadataService:
             # AWS refuses token requests that went through a proxy, so a relay cannot mint tokens.
             return Rendered(403, b"Forbidden"), []
         ttl_text = headers.get(TTL_HEADER, "")
-        if not ttl_text.isdigit() or not imds_tokens.MIN_TTL <= int(ttl_text) <= imds_tokens.MAX_TTL:
+        # ASCII digits only: str.isdigit() also takes "²" or "٦", which int() then refuses or reads.
+        if not (ttl_text.isascii() and ttl_text.isdigit()) or not imds_tokens.MIN_TTL <= int(ttl_text) <= imds_tokens.MAX_TTL:
             return Rendered(400, b"Bad Request"), []
         ttl = int(ttl_text)
         token = imds_tokens.issue(self.token_key, instance_id, now, ttl)

@@ -99,6 +99,8 @@ def test_token_ttl_bounds(walk: Walkthrough, instance: str) -> None:
     url = walk.metadata_url(instance) + "/latest/api/token"
     assert http(url, "PUT", {"X-aws-ec2-metadata-token-ttl-seconds": "21601"})[0] == 400
     assert http(url, "PUT", {"X-aws-ec2-metadata-token-ttl-seconds": "0"})[0] == 400
+    for digits in ("6²", "٦٠"):  # Unicode digits (sent as UTF-8) are not a number of seconds
+        assert http(url, "PUT", {"X-aws-ec2-metadata-token-ttl-seconds": digits.encode().decode("latin-1")})[0] == 400
     assert http(url, "PUT")[0] == 400
     status, token, headers = http(url, "PUT", {"X-aws-ec2-metadata-token-ttl-seconds": "21600"})
     assert status == 200 and token
