@@ -66,13 +66,16 @@ def check_trust(text: str, store: Store) -> dict[str, str]:
 def stale_principals(store: Store, role: Row) -> dict[str, str]:
     """Principal ARNs of the role's trust policy that no longer name the entity they named when the policy
     was saved (deleted, or deleted and made again), each with the unique id it was saved with."""
-    recorded: dict[str, str] = json.loads(role.get("trust_principal_ids") or "{}")
+    raw = role.get("trust_principal_ids")
+    if not raw or raw == "{}":  # most trust policies name a service or an account: nothing to look up
+        return {}
+    recorded: dict[str, str] = json.loads(raw)
     return {arn: uid for arn, uid in recorded.items() if _resolve_principal(store, arn)[1] != uid}
 
 
 def trust_as_shown(store: Store, role: Row) -> str:
     """The trust policy as GetRole shows it: a principal whose entity is gone appears as its unique id."""
-    stale = stale_principals(store, role) if role.get("trust_principal_ids") else {}
+    stale = stale_principals(store, role)
     if not stale:
         return str(role["trust_policy"])
     doc = json.loads(role["trust_policy"])

@@ -32,5 +32,4 @@ def trust_allows(store: Store, role: dict[str, Any], caller: Principal, keys: di
         doc = parsed(role["trust_policy"], PolicyKind.TRUST)
     except MalformedPolicy:
         return None
-    stale = documents.stale_principals(store, role) if role.get("trust_principal_ids") else {}
-    return evaluate_trust(doc, action, caller, keys, stale=frozenset(stale))
+    return evaluate_trust(doc, action, caller, keys, stale=frozenset(documents.stale_principals(store, role)))
